@@ -1,0 +1,3 @@
+from fitness.cli import entry_point
+
+entry_point()

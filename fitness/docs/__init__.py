@@ -1,0 +1,1 @@
+"""Fitness functions over the decision records and the contract file."""

@@ -1,0 +1,28 @@
+"""The built-in fitness functions, by stable id.
+
+Entries name the implementing class as ``module:Class`` and are imported only
+when used, so reading the list (to validate a config, to list ids) stays cheap
+and free of import cycles.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fitness.engine.fitness_function import FitnessFunction
+
+BUILTIN: dict[str, str] = {
+    "adr-traceability": "fitness.docs.adr_traceability:AdrTraceability",
+}
+
+FITNESS_IDS: tuple[str, ...] = tuple(BUILTIN)
+
+
+def load(fitness_id: str) -> FitnessFunction:
+    """A new instance of the fitness function registered under ``fitness_id``."""
+    module_name, _, class_name = BUILTIN[fitness_id].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    instance: FitnessFunction = cls()
+    return instance

@@ -1,0 +1,1 @@
+"""The reference platform: four services on one shared PostgreSQL, built to the rules fitgate checks."""
