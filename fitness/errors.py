@@ -14,9 +14,9 @@ class ConfigError(FitgateError):
         self.path = path
         self.line = line
         self.key = key
-        self.problem = problem
+        self.problem = " ".join(problem.split())
         where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
+        super().__init__(f"{where}: {key}: {self.problem}" if key else f"{where}: {self.problem}")
 
 
 class DatabaseUnavailable(FitgateError):

@@ -43,7 +43,12 @@ def dotted(path: Path) -> str:
     """``("services", "auth", "reads", 0)`` as ``services.auth.reads[0]``."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not part.isprintable() or not part or part != part.strip():
+            text += f"[{part!r}]"  # a key with line breaks must not break the one-line error
+        else:
+            text += f".{part}" if text else part
     return text
 
 

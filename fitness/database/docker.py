@@ -24,8 +24,8 @@ def docker_server() -> Iterator[ExistingServer]:
                 "FITGATE_DB=docker needs testcontainers (pip install 'fitgate[docker]')"
             ) from None
     image = os.environ.get("FITGATE_DOCKER_IMAGE", DEFAULT_IMAGE)
-    container = PostgresContainer(image, driver=None)
     try:
+        container = PostgresContainer(image, driver=None)  # connects to the engine already
         container.start()
     except Exception as exc:  # DockerException and connection errors from docker-py
         raise DatabaseUnavailable(
