@@ -53,8 +53,11 @@ def main() -> None:
     theirs = [wheel_start() for _ in range(runs)]
     ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
     print(f"runs: {runs}")
-    print(f"fitgate embedded start (median): {ours_median:.3f} s  (min {min(ours):.3f}, max {max(ours):.3f})")
-    print(f"wheel get_server start (median): {theirs_median:.3f} s  (min {min(theirs):.3f}, max {max(theirs):.3f})")
+    for label, times, median in (
+        ("fitgate embedded start", ours, ours_median),
+        ("wheel get_server start", theirs, theirs_median),
+    ):
+        print(f"{label} (median): {median:.3f} s  (min {min(times):.3f}, max {max(times):.3f})")
     print(f"ratio fitgate / wheel: {ours_median / theirs_median:.2f}")
 
 

