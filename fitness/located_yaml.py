@@ -90,8 +90,8 @@ def _convert(
         loader.flatten_mapping(node)
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
             key_line = key_node.start_mark.line + 1 + offset
+            key = _scalar(loader, key_node, path, key_line, source)
             if not isinstance(key, str):
                 raise ConfigError(source, key_line, dotted(path), f"key {key!r} must be a string")
             if key in result:
@@ -106,4 +106,12 @@ def _convert(
             _convert(loader, item, (*path, index), lines, offset, depth + 1, source)
             for index, item in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)
+    return _scalar(loader, node, path, line, source)
+
+
+def _scalar(loader: yaml.SafeLoader, node: yaml.Node, path: Path, line: int, source: str) -> Any:
+    # PyYAML resolves 2024-13-01 as a timestamp, then datetime raises a bare ValueError.
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:
+        raise ConfigError(source, line, dotted(path), f"{node.value!r} cannot be read: {exc}") from None

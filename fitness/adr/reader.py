@@ -25,7 +25,9 @@ def read_adrs(folder: Path) -> list[Adr]:
     seen: dict[str, Path] = {}
     for adr in sorted(adrs, key=lambda a: a.path.name):
         if adr.id in seen:
-            raise ConfigError(str(adr.path), 2, "id", f"{adr.id} is also the id of {seen[adr.id]}")
+            raise ConfigError(
+                str(adr.path), adr.line_of("id"), "id", f"{adr.id} is also the id of {seen[adr.id]}"
+            )
         seen[adr.id] = adr.path
     return sorted(adrs, key=lambda a: a.id)
 
