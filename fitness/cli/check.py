@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import json
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,12 @@ from fitness.database import open_server
 from fitness.database.databases import create_database
 from fitness.database.existing import ExistingServer
 from fitness.database.resolution import database_url_from_environment
-from fitness.engine import CheckContext, run_fitness_functions
+from fitness.engine import CheckContext
 from fitness.engine.context import DatabaseTarget
-from fitness.engine.runner import BaselineKey
+from fitness.engine.runner import BaselineKey, check
 from fitness.errors import UsageError
 from fitness.installation import run_installer
-from fitness.report import FORMATS, CheckRun
+from fitness.report import FORMATS
 
 CHECK_DATABASE = "fitgate_check"
 
@@ -40,21 +39,12 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
     config = load_config(args.config)
     ids = selected_ids(args.only)
     baseline = read_baseline(args.baseline) if args.baseline else set()
     needs_database = any(registry.load(i).needs_database for i in ids)
     with database_for(config, args.database_url, needs_database) as context:
-        results = run_fitness_functions(context, ids, baseline)
-        label = context.database.label if context.database else None
-    check_run = CheckRun(
-        system=config.system,
-        config_path=str(args.config),
-        database=label,
-        results=tuple(results),
-        seconds=time.perf_counter() - started,
-    )
+        check_run = check(context, ids, baseline)
     report = FORMATS[args.format](check_run)
     if args.output:
         write_atomically(args.output, report)

@@ -9,6 +9,7 @@ from dataclasses import replace
 import psycopg
 
 from fitness import registry
+from fitness.engine.check_run import CheckRun
 from fitness.engine.context import CheckContext
 from fitness.engine.fitness_function import Findings, Result, SkipFitness, Status, Violation
 from fitness.errors import FitgateError
@@ -23,6 +24,21 @@ def run_fitness_functions(
 ) -> list[Result]:
     """Run each fitness function in ``ids``; a crash becomes an ``error`` result."""
     return [run_one(context, fitness_id, baseline) for fitness_id in ids]
+
+
+def check(
+    context: CheckContext, ids: Iterable[str], baseline: Collection[BaselineKey] = ()
+) -> CheckRun:
+    """A whole check run over ``ids``, timed, ready for any report format."""
+    started = time.perf_counter()
+    results = run_fitness_functions(context, ids, baseline)
+    return CheckRun(
+        system=context.config.system,
+        config_path=str(context.config.path),
+        database=context.database.label if context.database else None,
+        results=tuple(results),
+        seconds=time.perf_counter() - started,
+    )
 
 
 def run_one(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fitness.engine.check_run import CheckRun
 from fitness.report import json_report, junit, markdown, sarif, text
-from fitness.report.run import CheckRun
 
 Renderer = Callable[[CheckRun], str]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fitness.report.run import CheckRun
+from fitness.engine.check_run import CheckRun
 
 
 def as_data(run: CheckRun) -> dict[str, Any]:

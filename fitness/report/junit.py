@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from fitness.engine.check_run import CheckRun
 from fitness.engine.fitness_function import Status, Violation
-from fitness.report.run import CheckRun
 
 
 def render(run: CheckRun) -> str:

@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from fitness import __version__, registry
+from fitness.engine.check_run import CheckRun
 from fitness.engine.fitness_function import Status, Violation
-from fitness.report.run import CheckRun
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _FILE_LOCATION = re.compile(r"^(?P<path>[^:\s][^:]*\.[A-Za-z0-9]+):(?P<line>\d+)(?::\d+)?$")

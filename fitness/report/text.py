@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from fitness.engine.check_run import CheckRun
 from fitness.engine.fitness_function import Result, Status
-from fitness.report.run import CheckRun
 
 _MARK = {Status.PASS: "pass", Status.FAIL: "FAIL", Status.ERROR: "ERROR", Status.SKIP: "skip"}
 

@@ -131,9 +131,7 @@ def _assert_one_line_error(err: str, out: str, file: str, line: int | None, frag
     assert fragment in err, err
 
 
-@pytest.mark.parametrize(
-    ("text", "line", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
+@pytest.mark.parametrize(("text", "line", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_adr_list_rejects_broken_front_matter(
     text: str,
     line: int | None,
@@ -209,9 +207,7 @@ def test_check_stops_on_a_broken_adr_named_by_the_contract(
 ) -> None:
     _write_adrs(tmp_path, {BROKEN_NAME: _replace("status: accepted", "status: done")})
     config = tmp_path / "quality-attributes.yaml"
-    config.write_text(
-        "version: 1\nservices:\n  auth: {schema: auth, role: auth_service}\n", encoding="utf-8"
-    )
+    config.write_text("version: 1\nservices:\n  auth: {schema: auth, role: auth_service}\n", encoding="utf-8")
     code, out, err = _run(["check", "--config", str(config), "--only", "adr-traceability"], capsys)
     assert code == 2
     _assert_one_line_error(err, out, str(tmp_path / "adr" / BROKEN_NAME), 4, "status: 'done'")
@@ -231,6 +227,5 @@ def test_console_script_prints_one_line_without_traceback(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == (
-        f"fitgate: error: adr/{BROKEN_NAME}:5: date: '2026-13-01' cannot be read: "
-        "month must be in 1..12\n"
+        f"fitgate: error: adr/{BROKEN_NAME}:5: date: '2026-13-01' cannot be read: month must be in 1..12\n"
     )

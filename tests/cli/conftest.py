@@ -34,8 +34,9 @@ fitness:
 def project(tmp_path: Path) -> Callable[..., Path]:
     """Write a small project (contract file, ADRs, extra files); returns the config path."""
 
-    def make(config: str = CONFIG, adrs: dict[str, str] | None = None,
-             files: dict[str, str] | None = None) -> Path:
+    def make(
+        config: str = CONFIG, adrs: dict[str, str] | None = None, files: dict[str, str] | None = None
+    ) -> Path:
         (tmp_path / "adr").mkdir(exist_ok=True)
         for name, text in (adrs if adrs is not None else {"0001-record.md": ADR}).items():
             (tmp_path / "adr" / name).write_text(text)

@@ -30,15 +30,26 @@ def assert_one_line_error(code: int, out: str, err: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        (CONFIG.replace("version: 1", "version: [1"), "quality-attributes.yaml:2: invalid YAML: expected ',' or ']'"),
-        (CONFIG.replace("role: directory_service", "role: 5"),
-         "quality-attributes.yaml:6: services.directory.role: must be a string, not a number"),
-        (CONFIG.replace("role: directory_service", "role: r, rol: x"),
-         "quality-attributes.yaml:6: services.directory.rol: unknown key"),
-        (CONFIG.replace(", role: directory_service", ""),
-         "quality-attributes.yaml:6: services.directory.role: required"),
-        (CONFIG.replace("adr: ADR-0001", "adr: ADR-0009"),
-         "quality-attributes.yaml:8: fitness.adr-traceability.adr: ADR-0009 is not an ADR"),
+        (
+            CONFIG.replace("version: 1", "version: [1"),
+            "quality-attributes.yaml:2: invalid YAML: expected ',' or ']'",
+        ),
+        (
+            CONFIG.replace("role: directory_service", "role: 5"),
+            "quality-attributes.yaml:6: services.directory.role: must be a string, not a number",
+        ),
+        (
+            CONFIG.replace("role: directory_service", "role: r, rol: x"),
+            "quality-attributes.yaml:6: services.directory.rol: unknown key",
+        ),
+        (
+            CONFIG.replace(", role: directory_service", ""),
+            "quality-attributes.yaml:6: services.directory.role: required",
+        ),
+        (
+            CONFIG.replace("adr: ADR-0001", "adr: ADR-0009"),
+            "quality-attributes.yaml:8: fitness.adr-traceability.adr: ADR-0009 is not an ADR",
+        ),
     ],
 )
 def test_a_bad_config_is_one_line(
@@ -86,8 +97,9 @@ def test_an_unreachable_database_url_names_the_host(
     from fitness.config import load_config
     from fitness.errors import DatabaseUnavailable
 
-    with pytest.raises(DatabaseUnavailable) as caught, database_for(
-        load_config(path), "postgresql://nobody:secret@127.0.0.1:1/platform", needed=True
+    with (
+        pytest.raises(DatabaseUnavailable) as caught,
+        database_for(load_config(path), "postgresql://nobody:secret@127.0.0.1:1/platform", needed=True),
     ):
         pass
     message = str(caught.value)
@@ -95,9 +107,7 @@ def test_an_unreachable_database_url_names_the_host(
     assert "secret" not in message and "\n" not in message
 
 
-def test_a_bad_baseline_is_one_line(
-    capsys: pytest.CaptureFixture[str], project: Callable[..., Path]
-) -> None:
+def test_a_bad_baseline_is_one_line(capsys: pytest.CaptureFixture[str], project: Callable[..., Path]) -> None:
     path = project()
     baseline = path.parent / "baseline.json"
     baseline.write_text('{"results": [{"fitness": "x"}]}')
@@ -122,7 +132,9 @@ def test_the_installed_command_prints_no_traceback(project: Callable[..., Path])
     path = project(CONFIG.replace("role: directory_service", "role: 5"))
     done = subprocess.run(
         [sys.executable, "-m", "fitness", "check", "--config", str(path)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stdout == ""

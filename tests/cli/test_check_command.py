@@ -66,8 +66,7 @@ def test_a_fitness_function_can_be_disabled(
     capsys: pytest.CaptureFixture[str], project: Callable[..., Path]
 ) -> None:
     config = (
-        "version: 1\nservices:\n  a: {schema: a, role: a}\n"
-        "fitness:\n  adr-traceability: {enabled: false}\n"
+        "version: 1\nservices:\n  a: {schema: a, role: a}\nfitness:\n  adr-traceability: {enabled: false}\n"
     )
     path = project(config)
     assert main(["check", "--config", str(path), "--format", "json"]) == 0

@@ -50,9 +50,7 @@ def test_a_failing_installer_is_one_line(project: Callable[..., Path]) -> None:
     config = load_config(with_installer(project, "broken"))
     with pytest.raises(FitgateError) as caught, database_for(config, None, needed=True):
         pass
-    assert str(caught.value) == (
-        "installer team_setup:broken failed: ValueError: migration 0003 failed:"
-    )
+    assert str(caught.value) == ("installer team_setup:broken failed: ValueError: migration 0003 failed:")
 
 
 def test_an_installer_that_cannot_be_imported_points_at_the_config_line(
@@ -62,9 +60,11 @@ def test_an_installer_that_cannot_be_imported_points_at_the_config_line(
     with pytest.raises(FitgateError) as caught, database_for(config, None, needed=True):
         pass
     message = str(caught.value)
-    assert message.endswith("database.installer: cannot import no_such_module "
-                            "(named no_such_module:install): ModuleNotFoundError: "
-                            "No module named 'no_such_module'")
+    assert message.endswith(
+        "database.installer: cannot import no_such_module "
+        "(named no_such_module:install): ModuleNotFoundError: "
+        "No module named 'no_such_module'"
+    )
     assert ":10: " in message
 
 
@@ -94,6 +94,8 @@ def test_an_unknown_fitgate_db_is_one_line(
 ) -> None:
     monkeypatch.setenv("FITGATE_DB", "oracle")
     config = load_config(with_installer(project))
-    with pytest.raises(FitgateError, match="FITGATE_DB='oracle': expected 'embedded' or 'docker'"), \
-            database_for(config, None, needed=True):
+    with (
+        pytest.raises(FitgateError, match="FITGATE_DB='oracle': expected 'embedded' or 'docker'"),
+        database_for(config, None, needed=True),
+    ):
         pass

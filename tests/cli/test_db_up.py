@@ -18,7 +18,10 @@ from tests.cli.test_check_database import with_installer
 def start(*argv: str, cwd: Path | None = None) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "fitness", "db", "up", *argv],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
     )
     assert process.stdout is not None
     for line in process.stdout:

@@ -67,9 +67,7 @@ def test_a_valid_file_becomes_typed_objects(tmp_path: Path) -> None:
 
 
 def test_only_version_schema_and_role_are_required(tmp_path: Path) -> None:
-    config = load_config(
-        write(tmp_path, "version: 1\nservices:\n  a: {schema: a, role: a_rw}\n")
-    )
+    config = load_config(write(tmp_path, "version: 1\nservices:\n  a: {schema: a, role: a_rw}\n"))
     assert config.services["a"].role == "a_rw"
     assert config.installer is None
 
@@ -82,7 +80,10 @@ def test_only_version_schema_and_role_are_required(tmp_path: Path) -> None:
             "version: 1\nservices:\n  auth:\n    schema: auth\n    role: r\n    roel: x\n",
             "q.yaml:6: services.auth.roel: unknown key",
         ),
-        ("version: 1\nservices:\n  auth:\n    schema: 7\n    role: r\n", "q.yaml:4: services.auth.schema: must be a string, not a number"),
+        (
+            "version: 1\nservices:\n  auth:\n    schema: 7\n    role: r\n",
+            "q.yaml:4: services.auth.schema: must be a string, not a number",
+        ),
         ("version: 2\nservices: {a: {schema: a, role: r}}\n", "q.yaml:1: version: must be 1"),
         ("services: {a: {schema: a, role: r}}\n", "q.yaml:1: version: required"),
         ("version: 1\nservices: [a]\n", "q.yaml:2: services: must be a mapping, not a list"),
@@ -114,9 +115,7 @@ def test_schema_errors_name_file_line_and_key(tmp_path: Path, text: str, expecte
 
 def test_reading_an_unpublished_table_is_an_error(tmp_path: Path) -> None:
     text = VALID.replace("directory: [users]", "directory: [users, secrets]")
-    assert "services.auth.reads.directory[1]: directory does not publish secrets" in error_of(
-        tmp_path, text
-    )
+    assert "services.auth.reads.directory[1]: directory does not publish secrets" in error_of(tmp_path, text)
 
 
 def test_reading_an_unknown_service_is_an_error(tmp_path: Path) -> None:

@@ -70,7 +70,11 @@ def mutated_documents(draw: st.DrawFn) -> str:
     text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
     if draw(st.booleans()):
         position = draw(st.integers(min_value=0, max_value=len(text)))
-        text = text[:position] + draw(st.sampled_from([":", "- ", "{", "'", "\t", "&a", "*a", "\n  "])) + text[position:]
+        text = (
+            text[:position]
+            + draw(st.sampled_from([":", "- ", "{", "'", "\t", "&a", "*a", "\n  "]))
+            + text[position:]
+        )
     return text
 
 

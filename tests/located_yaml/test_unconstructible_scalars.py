@@ -14,9 +14,7 @@ from fitness.located_yaml import load_yaml
 def test_impossible_date_value_names_line_and_key() -> None:
     with pytest.raises(ConfigError) as caught:
         load_yaml("a: 1\nwhen:\n  since: 2024-13-01\n", "x.yaml")
-    assert str(caught.value) == (
-        "x.yaml:3: when.since: '2024-13-01' cannot be read: month must be in 1..12"
-    )
+    assert str(caught.value) == ("x.yaml:3: when.since: '2024-13-01' cannot be read: month must be in 1..12")
 
 
 def test_impossible_date_key_names_its_line() -> None:

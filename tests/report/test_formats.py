@@ -12,17 +12,33 @@ from fitness.engine import Kind, Result, Status, Violation
 from fitness.report import FORMATS, CheckRun
 
 VIOLATIONS = (
-    Violation("ADR-0003", "enforced_by names rls-coverag, which is not a fitness function.",
-              "adr/0003-events.md:7", "use one of: adr-traceability"),
-    Violation("directory.users", "RLS is | not forced.", None,
-              "ALTER TABLE directory.users FORCE ROW LEVEL SECURITY;"),
+    Violation(
+        "ADR-0003",
+        "enforced_by names rls-coverag, which is not a fitness function.",
+        "adr/0003-events.md:7",
+        "use one of: adr-traceability",
+    ),
+    Violation(
+        "directory.users",
+        "RLS is | not forced.",
+        None,
+        "ALTER TABLE directory.users FORCE ROW LEVEL SECURITY;",
+    ),
 )
 
 
 def sample_run() -> CheckRun:
     results = (
-        Result("adr-traceability", Status.FAIL, (Kind.DOCS,), "evolvability", "ADR-0000",
-               violations=VIOLATIONS, notes=("3 ADR(s)",), seconds=0.01),
+        Result(
+            "adr-traceability",
+            Status.FAIL,
+            (Kind.DOCS,),
+            "evolvability",
+            "ADR-0000",
+            violations=VIOLATIONS,
+            notes=("3 ADR(s)",),
+            seconds=0.01,
+        ),
         Result("adr-traceability", Status.PASS, (Kind.DOCS,), None, None),
         Result("adr-traceability", Status.SKIP, (Kind.DOCS,), None, None, reason="no database"),
         Result("adr-traceability", Status.ERROR, (Kind.DOCS,), None, None, reason="boom <&>"),
