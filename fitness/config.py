@@ -339,9 +339,7 @@ def _cross_check(config: Config) -> None:
                 )
     for table in config.events.aggregates:
         if table.split(".")[0] not in schemas:
-            raise err(
-                ("events", "aggregates", table), f"no service owns schema {table.split('.')[0]}"
-            )
+            raise err(("events", "aggregates", table), f"no service owns schema {table.split('.')[0]}")
     adr_ids = {adr.id for adr in config.adrs}
     for fitness_id, settings in config.fitness.items():
         if fitness_id not in registry.FITNESS_IDS:
@@ -350,9 +348,7 @@ def _cross_check(config: Config) -> None:
                 f"no fitness function with this id (known: {', '.join(registry.FITNESS_IDS)})",
             )
         if settings.adr is not None and settings.adr not in adr_ids:
-            raise err(
-                ("fitness", fitness_id, "adr"), f"{settings.adr} is not an ADR in {config.adr_dir}"
-            )
+            raise err(("fitness", fitness_id, "adr"), f"{settings.adr} is not an ADR in {config.adr_dir}")
         if settings.attribute is not None and settings.attribute not in config.quality_attributes:
             raise err(
                 ("fitness", fitness_id, "attribute"),

@@ -58,9 +58,7 @@ def load_yaml(text: str, source: str, first_line: int = 1) -> LocatedDocument:
     try:
         node = loader.get_single_node()
         lines: dict[Path, int] = {}
-        data = (
-            None if node is None else _convert(loader, node, (), lines, first_line - 1, 0, source)
-        )
+        data = None if node is None else _convert(loader, node, (), lines, first_line - 1, 0, source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark is not None else None
@@ -97,9 +95,7 @@ def _convert(
             if key in result:
                 raise ConfigError(source, key_line, dotted((*path, key)), "duplicate key")
             lines[(*path, key)] = key_line
-            result[key] = _convert(
-                loader, value_node, (*path, key), lines, offset, depth + 1, source
-            )
+            result[key] = _convert(loader, value_node, (*path, key), lines, offset, depth + 1, source)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [

@@ -9,15 +9,20 @@ built once per session.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from fitness import registry
 from fitness.config import DEFAULT_CONFIG, Config, load_config
-from fitness.database import Server, open_server
+from fitness.database import Server, describe_url, open_server
 from fitness.database.databases import create_database, drop_database
+from fitness.engine import CheckContext
+from fitness.engine.check_run import CheckRun
+from fitness.engine.context import DatabaseTarget
+from fitness.engine.runner import check
 from fitness.installation import run_installer
 
 
@@ -135,3 +140,23 @@ def fitgate_installed_database(
     url = fitgate_databases.clone(fitgate_installed_template)
     yield url
     fitgate_databases.drop(url)
+
+
+@pytest.fixture(scope="session")
+def fitgate_check(fitgate_config: Config) -> Callable[..., CheckRun]:
+    """Run fitness functions from a test: ``fitgate_check(url, only=["rls-coverage"])``.
+
+    The run's ``exit_code`` is what ``fitgate check`` would exit with;
+    ``fitness.report.FORMATS["text"](run)`` makes a readable assertion message.
+    """
+
+    def run(database_url: str | None = None, only: Sequence[str] | None = None) -> CheckRun:
+        target = (
+            DatabaseTarget(database_url, describe_url(database_url), installed_by_fitgate=False)
+            if database_url
+            else None
+        )
+        context = CheckContext(fitgate_config, target, "no database was given to fitgate_check")
+        return check(context, list(only) if only else registry.default_ids())
+
+    return run

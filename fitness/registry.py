@@ -20,6 +20,11 @@ BUILTIN: dict[str, str] = {
 FITNESS_IDS: tuple[str, ...] = tuple(BUILTIN)
 
 
+def default_ids() -> list[str]:
+    """What ``fitgate check`` runs without ``--only`` (everything but load runs)."""
+    return [fitness_id for fitness_id in FITNESS_IDS if load(fitness_id).runs_by_default]
+
+
 def load(fitness_id: str) -> FitnessFunction:
     """A new instance of the fitness function registered under ``fitness_id``."""
     module_name, _, class_name = BUILTIN[fitness_id].partition(":")

@@ -73,9 +73,7 @@ def _build(doc: LocatedDocument, data: dict[str, Any], path: Path, body: str) ->
     if not isinstance(date, datetime.date) or isinstance(date, datetime.datetime):
         raise doc.error(("date",), "must be a date (YYYY-MM-DD)")
     superseded_by = data.get("superseded_by")
-    if superseded_by is not None and (
-        not isinstance(superseded_by, str) or not _ID.match(superseded_by)
-    ):
+    if superseded_by is not None and (not isinstance(superseded_by, str) or not _ID.match(superseded_by)):
         raise doc.error(("superseded_by",), "must be an ADR id such as ADR-0007")
     enforced_by = _names(doc, data, "enforced_by")
     for index, fitness_id in enumerate(enforced_by):

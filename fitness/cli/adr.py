@@ -34,9 +34,7 @@ def _adrs(config_path: Path) -> list[Adr]:
 def _enforcement(adr: Adr) -> str:
     if not adr.enforced_by:
         return "(not enforced)"
-    return ", ".join(
-        fid if fid in registry.FITNESS_IDS else f"{fid} (unknown!)" for fid in adr.enforced_by
-    )
+    return ", ".join(fid if fid in registry.FITNESS_IDS else f"{fid} (unknown!)" for fid in adr.enforced_by)
 
 
 def list_adrs(args: argparse.Namespace) -> int:
@@ -46,9 +44,7 @@ def list_adrs(args: argparse.Namespace) -> int:
         return 0
     width = max(len(a.title) for a in adrs)
     for adr in adrs:
-        print(
-            f"{adr.id}  {adr.status:<10}  {adr.title.ljust(width)}  enforced by: {_enforcement(adr)}"
-        )
+        print(f"{adr.id}  {adr.status:<10}  {adr.title.ljust(width)}  enforced by: {_enforcement(adr)}")
     return 0
 
 

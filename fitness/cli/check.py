@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
 def selected_ids(only: str | None) -> list[str]:
     if only is None:
-        return [i for i in registry.FITNESS_IDS if registry.load(i).runs_by_default]
+        return registry.default_ids()
     ids = [part.strip() for part in only.split(",") if part.strip()]
     if not ids:
         raise UsageError("--only: no fitness id given")

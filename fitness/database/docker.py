@@ -28,9 +28,7 @@ def docker_server() -> Iterator[ExistingServer]:
         container = PostgresContainer(image, driver=None)  # connects to the engine already
         container.start()
     except Exception as exc:  # DockerException and connection errors from docker-py
-        raise DatabaseUnavailable(
-            f"FITGATE_DB=docker: cannot start {image}: {first_line(exc)}"
-        ) from None
+        raise DatabaseUnavailable(f"FITGATE_DB=docker: cannot start {image}: {first_line(exc)}") from None
     try:
         yield ExistingServer(container.get_connection_url())
     finally:

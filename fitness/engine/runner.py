@@ -26,9 +26,7 @@ def run_fitness_functions(
     return [run_one(context, fitness_id, baseline) for fitness_id in ids]
 
 
-def check(
-    context: CheckContext, ids: Iterable[str], baseline: Collection[BaselineKey] = ()
-) -> CheckRun:
+def check(context: CheckContext, ids: Iterable[str], baseline: Collection[BaselineKey] = ()) -> CheckRun:
     """A whole check run over ``ids``, timed, ready for any report format."""
     started = time.perf_counter()
     results = run_fitness_functions(context, ids, baseline)
@@ -41,9 +39,7 @@ def check(
     )
 
 
-def run_one(
-    context: CheckContext, fitness_id: str, baseline: Collection[BaselineKey] = ()
-) -> Result:
+def run_one(context: CheckContext, fitness_id: str, baseline: Collection[BaselineKey] = ()) -> Result:
     settings = context.settings(fitness_id)
     function = registry.load(fitness_id)
     skipped = Result(

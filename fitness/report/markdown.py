@@ -45,7 +45,5 @@ def render(run: CheckRun) -> str:
         ]
         for v in r.violations:
             fix = f"`{_cell(v.hint)}`" if v.hint else ""
-            lines.append(
-                f"| `{_cell(v.subject)}` | {_cell(v.message)} | {_cell(v.location)} | {fix} |"
-            )
+            lines.append(f"| `{_cell(v.subject)}` | {_cell(v.message)} | {_cell(v.location)} | {fix} |")
     return "\n".join(lines) + "\n"

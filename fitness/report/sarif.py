@@ -23,9 +23,7 @@ def render(run: CheckRun) -> str:
             "name": "".join(part.title() for part in result.fitness.split("-")),
             "shortDescription": {"text": function.summary},
             "properties": {"tags": [kind.value for kind in result.kinds]},
-            "defaultConfiguration": {
-                "level": "warning" if result.severity == "warning" else "error"
-            },
+            "defaultConfiguration": {"level": "warning" if result.severity == "warning" else "error"},
         }
         if result.adr or result.attribute:
             rule["properties"].update(
