@@ -17,6 +17,17 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path="/" + quote(database, safe="")))
 
 
+def with_user(url: str, user: str) -> str:
+    """``url`` connecting as ``user``, with any password dropped (it was the other user's)."""
+    if "://" not in url:
+        params = {k: v for k, v in conninfo_to_dict(url).items() if k != "password"}
+        params["user"] = user
+        return make_conninfo("", **params)
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}@{host}"))
+
+
 def describe_url(url: str) -> str:
     """``host:port/database`` (or the socket folder), never the password."""
     try:

@@ -14,7 +14,6 @@ next start removes the abandoned folder.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import importlib.util
 import os
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 
+from fitness.child_processes import die_with_parent
 from fitness.errors import DatabaseUnavailable
 
 _RUN_AS = "embedded_postgres"  # the server refuses to run as root
@@ -254,17 +254,11 @@ def _launch(bin_dir: Path, folder: Path, user: pwd.struct_passwd | None) -> subp
             user=user.pw_uid if user else None,
             group=user.pw_gid if user else None,
             start_new_session=True,  # Ctrl-C reaches fitgate, which stops the server in order
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent(signal.SIGQUIT),
             cwd="/",
         )
     finally:
         log.close()
-
-
-def _die_with_parent() -> None:
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGQUIT)
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], folder: Path) -> None:
