@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from reference.platform.errors import SettingsError
@@ -57,7 +58,10 @@ class Settings:
         if explicit:
             database_url = explicit
         elif base:
-            database_url = url_for_role(base, role)
+            try:
+                database_url = url_for_role(base, role)
+            except (psycopg.ProgrammingError, ValueError):
+                raise SettingsError("FITGATE_DATABASE_URL", "is not a valid connection string") from None
         else:
             raise SettingsError(
                 f"{prefix}DATABASE_URL",
