@@ -100,13 +100,13 @@ def _ensure_role(connection: psycopg.Connection[Any], role: str, attributes: str
         # Another installer, working on another database of this server, may create it meanwhile.
         with contextlib.suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
             connection.execute(sql.SQL(CREATE_ROLE).format(name))
-    connection.execute(sql.SQL(attributes).format(name))  # type: ignore[arg-type]
+    connection.execute(sql.SQL(attributes).format(name))
 
 
 def _lock_down_database(connection: psycopg.Connection[Any]) -> None:
     database = sql.Identifier(connection.info.dbname)
     for statement in LOCK_DOWN_DATABASE:
-        connection.execute(sql.SQL(statement).format(database=database))  # type: ignore[arg-type]
+        connection.execute(sql.SQL(statement).format(database=database))
     for service in PLATFORM:
         connection.execute(
             sql.SQL(ALLOW_CONNECT).format(database=database, role=sql.Identifier(service.role))

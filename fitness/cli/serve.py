@@ -49,6 +49,15 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with _stop_on_sigterm():
+        try:
+            return _serve(args)
+        except _Stop:
+            print("stopped", flush=True)
+            return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.port is not None and args.service == "all":
         raise UsageError("serve all: --port is for a single service; ports come from services.*.url")
@@ -56,18 +65,11 @@ def run(args: argparse.Namespace) -> int:
     ports = _ports(config, names, args.port)
     token_from_environment = os.environ.get("FITGATE_ADMIN_TOKEN")
     admin_token = token_from_environment or secrets.token_urlsafe(32)
-    with _stop_on_sigterm():
-        try:
-            with _database(config, args.database_url) as (database_url, label):
-                print(f"database: {label}", flush=True)
-                with running_services(
-                    config, names, database_url, admin_token=admin_token, ports=ports
-                ) as services:
-                    _announce(services, admin_token, generated=token_from_environment is None)
-                    return _watch(services)
-        except _Stop:
-            print("stopped", flush=True)
-            return 0
+    with _database(config, args.database_url) as (database_url, label):
+        print(f"database: {label}", flush=True)
+        with running_services(config, names, database_url, admin_token=admin_token, ports=ports) as services:
+            _announce(services, admin_token, generated=token_from_environment is None)
+            return _watch(services)
 
 
 def _servable(config: Config, wanted: str) -> list[str]:

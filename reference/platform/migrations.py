@@ -104,7 +104,7 @@ def apply_migrations(
             connection.execute(LOCK_SCHEMA, (schema,))
             _become(connection, owner, schema)
             history = {
-                int(v): (str(n), str(c))
+                int(str(v)): (str(n), str(c))
                 for v, n, c in connection.execute(sql.SQL(READ_HISTORY).format(schema=schema_id))
             }
             if migration.version in history:

@@ -114,7 +114,7 @@ class RequestLogMiddleware:
 def _request_id_from(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate = bytes(value).decode("latin-1")
             if _ACCEPTED_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex

@@ -351,3 +351,14 @@ def test_seeded_tenants_are_served(directory: httpx.Client, tokens: Tokens) -> N
     roles = directory.get(f"/v1/users/{alice['id']}/roles", headers=bearer(tokens.user(TENANT_A.id))).json()
     assert sorted(a["role_name"] for a in roles) == ["admin", "clinician"]
     assert UUID(alice["tenant_id"]) == TENANT_A.id
+
+
+def test_every_endpoint_has_a_declared_latency_budget(directory: httpx.Client, fitgate_config: Any) -> None:
+    spec = directory.get("/openapi.json").json()["paths"]
+    endpoints = {
+        f"{method.upper()} {path}"
+        for path, methods in spec.items()
+        for method in methods
+        if path.startswith("/v1/")
+    }
+    assert set(fitgate_config.services["directory"].budgets) == endpoints
