@@ -1,0 +1,36 @@
+-- The policies of the judged relations, with their expressions as PostgreSQL prints
+-- them and the functions those expressions call (policies record a dependency on
+-- every function in USING and WITH CHECK, sub-selects included).
+-- Parameters: relations (oid[]).
+SELECT
+    pol.polrelid AS relation_oid,
+    pol.polname AS name,
+    pg_catalog.quote_ident(pol.polname) AS quoted_name,
+    pol.polpermissive AS permissive,
+    CASE pol.polcmd
+        WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+        WHEN 'd' THEN 'DELETE' ELSE 'ALL'
+    END AS command,
+    ARRAY(
+        SELECT CASE WHEN r.role = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r.role) END
+        FROM unnest(pol.polroles) AS r(role)
+        ORDER BY 1
+    ) AS roles,
+    ARRAY(
+        SELECT CASE WHEN r.role = 0 THEN 'PUBLIC'
+                    ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.role)) END
+        FROM unnest(pol.polroles) AS r(role)
+        ORDER BY 1
+    ) AS quoted_roles,
+    pg_catalog.pg_get_expr(pol.polqual, pol.polrelid) AS using_expression,
+    pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) AS check_expression,
+    ARRAY(
+        SELECT DISTINCT d.refobjid
+        FROM pg_catalog.pg_depend AS d
+        WHERE d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass AND d.objid = pol.oid
+          AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+        ORDER BY 1
+    ) AS function_oids
+FROM pg_catalog.pg_policy AS pol
+WHERE pol.polrelid = ANY (%(relations)s::oid[])
+ORDER BY pol.polrelid, pol.polname
