@@ -83,9 +83,9 @@ class RlsCoverage(FitnessFunction):
             )
         children = sum(1 for r in tenant_tables if r.is_child)
         findings.note(
-            f"{len(tenant_tables)} tenant table(s) ({children} partition(s) or inheritance "
-            f"child(ren)) and {len(catalog.policies)} policies judged in schemas "
-            f"{', '.join(sorted(catalog.existing_schemas))} of database {catalog.database}"
+            f"tenant tables judged: {len(tenant_tables)} ({children} partitions or inheritance "
+            f"children); policies: {len(catalog.policies)}; schemas: "
+            f"{', '.join(sorted(catalog.existing_schemas))}; database: {catalog.database}"
         )
         return findings
 

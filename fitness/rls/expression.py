@@ -130,7 +130,7 @@ _TOKEN = re.compile(
   | (?P<word>[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*)
   | (?P<cast>::)
   | (?P<punct>[(),\[\].;:])
-  | (?P<op>[+\-*/<>=~!@\#%^&|`?]+)
+  | (?P<op>(?:[+*<>=~!@\#%^&|`?]|-(?!-)|/(?!\*))+)  # -- and /* start comments, even mid-operator
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -186,10 +186,8 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _split_operator(raw: str, start: int) -> list[Token]:
-    """PostgreSQL's lexer rules: ``--`` and ``/*`` start comments; ``=-`` is two operators."""
-    cut = min((i for i in (raw.find("--"), raw.find("/*")) if i >= 0), default=-1)
-    if cut >= 0:  # the regex took a comment start as operator characters
-        raise ExpressionSyntaxError("comment inside an operator")
+    """PostgreSQL's rule: ``=-`` is two operators (a trailing + or - is split off
+    unless the operator holds one of ``~!@#%^&|`?``)."""
     symbol = raw
     while len(symbol) > 1 and symbol[-1] in "+-" and not any(c in symbol for c in "~!@#%^&|`?"):
         symbol = symbol[:-1]

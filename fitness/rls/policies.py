@@ -86,8 +86,8 @@ def _check_functions(scope: Scope, relation: Relation, policy: Policy, findings:
         if function.volatility == "i":
             findings.add(
                 _subject(relation, policy),
-                f"it calls {function.signature}, which is IMMUTABLE: a cached generic plan can keep "
-                "one tenant's value and hand it to the next tenant.",
+                f"it calls {function.signature}, which is declared IMMUTABLE: PostgreSQL may compute "
+                "it once when planning, so a cached plan can hand one tenant's value to the next.",
                 hint=f"{function.alter} STABLE;",
             )
         if function.security_definer:

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from fitness.config import load_config
 from fitness.engine.context import CheckContext, DatabaseTarget
@@ -89,6 +90,14 @@ class RlsDatabase:
         config = load_config(self.contract(extra, services))
         target = DatabaseTarget(self.url, "test database", installed_by_fitgate=False)
         return run_one(CheckContext(config, target), "rls-coverage")
+
+    def check_as(self, user: str, password: str) -> Result:
+        """The check with the default contract, connected as another role."""
+        config = load_config(self.contract())
+        url = make_conninfo(self.url, user=user, password=password)
+        return run_one(
+            CheckContext(config, DatabaseTarget(url, user, installed_by_fitgate=False)), "rls-coverage"
+        )
 
     @staticmethod
     def expect(result: Result, *expected: tuple[str, str]) -> None:

@@ -54,8 +54,8 @@ def test_a_correct_database_reports_nothing(rls: RlsDatabase) -> None:
     assert result.notes == (
         "directory.settings is declared global (services.directory.global_tables): "
         "feature switches of the platform, no tenant data",
-        "4 tenant table(s) (2 partition(s) or inheritance child(ren)) and 4 policies judged "
-        f"in schemas directory of database {rls.database}",
+        "tenant tables judged: 4 (2 partitions or inheritance children); policies: 4; "
+        f"schemas: directory; database: {rls.database}",
     )
 
 
@@ -97,3 +97,22 @@ def test_another_tenant_column_and_setting(rls: RlsDatabase) -> None:
         rls.check("tenancy: {column: org, setting: acme.org}\n"),
         ("directory.users: by_tenant", "USING clause does not compare org with acme.org"),
     )
+
+
+def test_a_role_that_can_only_read_the_catalogs_gets_the_same_judgement(rls: RlsDatabase) -> None:
+    checker = rls.role("catalog_reader", "LOGIN PASSWORD 'catalog-reader'")
+    rls.tenant_table()
+    rls.execute("""
+        ALTER ROLE {directory_service} IN DATABASE {database} SET app.tenant_id = 'x';
+        CREATE POLICY open_read ON directory.users FOR SELECT
+            USING (current_setting('app.tenant_id', true) IS NULL OR tenant_id = {tenant});
+        CREATE VIEW directory.user_list AS SELECT id FROM directory.users;
+        CREATE FUNCTION directory.current_tenant() RETURNS uuid LANGUAGE sql STABLE SECURITY DEFINER
+            RETURN NULLIF(current_setting('app.tenant_id', true), '')::uuid;
+        GRANT CONNECT ON DATABASE {database} TO {catalog_reader};
+    """)
+    as_superuser = rls.check()
+    as_reader = rls.check_as(checker, "catalog-reader")
+    assert as_reader.status is Status.FAIL
+    assert as_reader.violations == as_superuser.violations
+    assert len(as_reader.violations) == 4

@@ -266,7 +266,8 @@ def test_an_immutable_wrapper_inside_a_policy(rls: RlsDatabase) -> None:
     )
     result = rls.check()
     rls.expect(
-        result, ("directory.users: tenant_isolation", "it calls app.current_tenant(), which is IMMUTABLE")
+        result,
+        ("directory.users: tenant_isolation", "it calls app.current_tenant(), which is declared IMMUTABLE"),
     )
     assert (
         rls.hint(result, "directory.users: tenant_isolation") == "ALTER FUNCTION app.current_tenant() STABLE;"

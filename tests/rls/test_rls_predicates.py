@@ -191,6 +191,7 @@ def test_other_bodies_are_not_read(language: str, body: str) -> None:
         "a BETWEEN 1 AND 2 AND b NOT LIKE 'x%' ESCAPE '!'",
         "EXISTS ( SELECT 1 FROM t WHERE t.a = x.b)",
         "(r).field = $1 AND col[1] <> E'it''s \\n'",
+        "a=--a comment, not an operator\n1 AND b/* another */=-1 AND c @- d",
         "a::numeric(10,2) + b::character varying(5)::text || $tag$x$tag$ IS NOT NULL",
     ],
 )
