@@ -2,6 +2,13 @@
 -- them and the functions those expressions call (policies record a dependency on
 -- every function in USING and WITH CHECK, sub-selects included).
 -- Parameters: relations (oid[]).
+WITH calls AS (
+    SELECT d.objid AS policy_oid, array_agg(DISTINCT d.refobjid ORDER BY d.refobjid) AS function_oids
+    FROM pg_catalog.pg_depend AS d
+    WHERE d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+      AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+    GROUP BY d.objid
+)
 SELECT
     pol.polrelid AS relation_oid,
     pol.polname AS name,
@@ -24,13 +31,8 @@ SELECT
     ) AS quoted_roles,
     pg_catalog.pg_get_expr(pol.polqual, pol.polrelid) AS using_expression,
     pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) AS check_expression,
-    ARRAY(
-        SELECT DISTINCT d.refobjid
-        FROM pg_catalog.pg_depend AS d
-        WHERE d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass AND d.objid = pol.oid
-          AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
-        ORDER BY 1
-    ) AS function_oids
+    coalesce(calls.function_oids, '{}') AS function_oids
 FROM pg_catalog.pg_policy AS pol
+LEFT JOIN calls ON calls.policy_oid = pol.oid
 WHERE pol.polrelid = ANY (%(relations)s::oid[])
 ORDER BY pol.polrelid, pol.polname
