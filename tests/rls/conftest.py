@@ -37,6 +37,7 @@ class RlsDatabase:
         self.roles: dict[str, str] = {}
         with psycopg.connect(url) as conn:
             self.database = str(conn.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]
+            self.server_version = conn.info.server_version
         self.role("directory_service")
 
     def role(self, base: str, options: str = "NOLOGIN") -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:
     from conftest import RlsDatabase
 
@@ -116,6 +118,19 @@ def test_a_nullable_tenant_column(rls: RlsDatabase) -> None:
     assert rls.hint(result, "directory.users") == (
         "ALTER TABLE directory.users ALTER COLUMN tenant_id SET NOT NULL;"
     )
+
+
+def test_a_not_null_constraint_not_yet_validated_does_not_count(rls: RlsDatabase) -> None:
+    if rls.server_version < 180000:
+        pytest.skip("NOT NULL ... NOT VALID exists from PostgreSQL 18")
+    rls.tenant_table()
+    rls.execute("""
+        ALTER TABLE directory.users DROP CONSTRAINT users_pkey;
+        ALTER TABLE directory.users ALTER COLUMN tenant_id DROP NOT NULL;
+        CREATE INDEX ON directory.users (tenant_id, id);
+        ALTER TABLE directory.users ADD CONSTRAINT users_tenant_present NOT NULL tenant_id NOT VALID;
+    """)
+    rls.expect(rls.check(), ("directory.users", "tenant_id may be NULL"))
 
 
 def test_a_nullable_column_is_reported_on_the_parent_only(rls: RlsDatabase) -> None:
