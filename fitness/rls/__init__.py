@@ -1,0 +1,1 @@
+"""rls-coverage: tenant isolation by row-level security, judged from the catalogs."""
