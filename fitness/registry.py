@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 BUILTIN: dict[str, str] = {
     "adr-traceability": "fitness.docs.adr_traceability:AdrTraceability",
+    "event-completeness": "fitness.events.completeness:EventCompleteness",
 }
 
 FITNESS_IDS: tuple[str, ...] = tuple(BUILTIN)

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from fitness import __version__
-from fitness.cli import adr, check, db
+from fitness.cli import adr, check, db, events
 from fitness.errors import FitgateError, UsageError
 
-SUBCOMMANDS = (check, adr, db)
+SUBCOMMANDS = (check, adr, db, events)
 
 
 class OneLineParser(argparse.ArgumentParser):
