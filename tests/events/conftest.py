@@ -33,6 +33,23 @@ def pki_database(fitgate_databases: DatabaseFactory, pki_template: str) -> Itera
     fitgate_databases.drop(url)
 
 
+@pytest.fixture(scope="session")
+def pki_filled_template(fitgate_databases: DatabaseFactory, pki_config: Config) -> str:
+    def build(url: str) -> None:
+        pki.build(url, pki_config)
+        pki.add_filler_events(url, 20_000)
+
+    return fitgate_databases.template("events:pki-filled", build)
+
+
+@pytest.fixture
+def pki_filled_database(fitgate_databases: DatabaseFactory, pki_filled_template: str) -> Iterator[str]:
+    """The pki fixture plus 20,000 events of other aggregates: the planner has a real choice."""
+    url = fitgate_databases.clone(pki_filled_template)
+    yield url
+    fitgate_databases.drop(url)
+
+
 def config_variant(folder: Path, text: str) -> Config:
     return pki.write_config(folder, text)
 

@@ -10,7 +10,6 @@ transaction, next version).
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -480,5 +479,16 @@ def seed(writer: EventWriter) -> None:
     )
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
+def add_filler_events(url: str, count: int) -> None:
+    """Other aggregates' events, so that the planner has a real choice to make."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO pki.domain_event (tenant_id, kind, aggregate_id, version, event_name,"
+            " event_version, state, payload, event_at)"
+            " SELECT %s, 'Device', ('00000000-0000-4000-8000-' || lpad((g / 50)::text, 12, '0'))::uuid,"
+            " g %% 50 + 1, 'DeviceRenamed', 1, '{}', '{\"performed_by\": \"filler\"}',"
+            " timestamptz '2026-01-01' + g * interval '1 minute'"
+            " FROM generate_series(0, %s - 1) AS g",
+            (TENANT_A, count),
+        )
+        conn.execute("ANALYZE pki.domain_event")
