@@ -54,20 +54,20 @@ from fitness.sql_files import sql_file
 SQL = "fitness.events.sql"
 ATTEMPTS = 3  # a concurrent writer makes REPEATABLE READ fail; the run is simply repeated
 
-_SNAPSHOT_PAYLOAD: dict[str, Any] = {
+_SNAPSHOT_PAYLOAD: dict[str, Any] = {  # <Kind>Migrated; previous_snapshot when written by --diff
     "type": "object",
     "required": ["performed_by", "snapshot", "snapshot_at"],
     "properties": {
         "performed_by": {"const": MIGRATION_ACTOR},
         "snapshot": {"type": "string"},
         "snapshot_at": {"type": "string", "format": "date-time"},
+        "previous_snapshot": {"type": "string"},
     },
     "additionalProperties": False,
 }
-_DIFF_PAYLOAD: dict[str, Any] = {
+_DIFF_PAYLOAD: dict[str, Any] = {  # <Kind>Changed, <Kind>Removed
     **_SNAPSHOT_PAYLOAD,
     "required": [*_SNAPSHOT_PAYLOAD["required"], "previous_snapshot"],
-    "properties": {**_SNAPSHOT_PAYLOAD["properties"], "previous_snapshot": {"type": "string"}},
 }
 _CHANGES = ("stale", "version_mismatch", "tenant_mismatch", "foreign_tx", "alive_after_deletion")
 
