@@ -532,3 +532,32 @@ def _row_state(writer: pki.EventWriter, device: uuid.UUID) -> Any:
     ).fetchone()
     assert row is not None
     return row[0]
+
+
+def test_the_number_of_statements_does_not_grow_with_the_aggregates(
+    pki_database: str, pki_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(pki_database, *(f"CREATE TABLE pki.gadgets_{n} (LIKE pki.devices INCLUDING ALL)" for n in range(10)))
+    many = config_variant(
+        tmp_path,
+        pki.CONFIG.replace(
+            "    pki.certificates: Certificate\n",
+            "    pki.certificates: Certificate\n"
+            + "".join(f"    pki.gadgets_{n}: Gadget{n}\n" for n in range(10)),
+        ),
+    )
+    statements: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counting(self: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        statements.append(str(query)[:40])
+        return execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    assert check(pki_database, pki_config).status is Status.PASS
+    for_two = len(statements)
+    statements.clear()
+    result = check(pki_database, many)
+    assert result.status is Status.PASS, result.violations
+    assert "12 aggregate table(s) reconciled in 1 schema(s) as of one snapshot" in result.notes
+    assert len(statements) == for_two
