@@ -15,7 +15,6 @@ from psycopg import sql
 
 from fitness.events.contract import (
     EVENT_TYPES_TABLE,
-    AggregateTable,
     EventSchema,
 )
 from fitness.sql_files import sql_file
@@ -207,8 +206,3 @@ def event_table_ddl(
 
 def event_types_ddl(conn: psycopg.Connection[Any], event_schema: EventSchema) -> str:
     return render_ddl(conn, "event_types_table.sql", event_types=event_schema.event_types_sql())
-
-
-def aggregate_columns(catalog: Catalog, aggregate: AggregateTable) -> dict[str, Column]:
-    table = catalog.table(aggregate.schema, aggregate.table)
-    return {} if table is None else table.columns

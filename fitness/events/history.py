@@ -109,8 +109,7 @@ class EventHistory:
 
     def _fetch(self, aggregate: AggregateTable, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         try:
-            with self._conn.transaction():
-                return self._conn.execute(self.query(aggregate.kind, name), params).fetchall()
+            return self._conn.execute(self.query(aggregate.kind, name), params).fetchall()
         except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
             raise FitgateError(
                 f"{aggregate.schema}.{self._config.events.table} cannot be read as an event "
@@ -120,8 +119,7 @@ class EventHistory:
     def _catalogue(self, aggregate: AggregateTable) -> EventTypeCatalogue:
         if aggregate.schema not in self._catalogues:
             try:
-                with self._conn.transaction():
-                    found = read_event_types(self._conn, [self._schema(aggregate)])
+                found = read_event_types(self._conn, [self._schema(aggregate)])
             except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
                 raise FitgateError(
                     f"{aggregate.schema}.event_types cannot be read as the event type "

@@ -63,7 +63,6 @@ class Reconciliation:
     totals: dict[tuple[str, str], int] = field(default_factory=dict)  # (table, problem) -> count
     unprovable: dict[str, int] = field(default_factory=dict)  # table -> aggregates
     not_upcast: dict[str, int] = field(default_factory=dict)  # event type subject -> aggregates
-    upcast_errors: dict[str, UpcastError] = field(default_factory=dict)
 
     def total(self, table: str, problem: str) -> int:
         return self.totals.get((table, problem), 0)
@@ -191,7 +190,6 @@ def _judge_states(
             try:
                 stored = [s.state for s in upcast(conn, catalogue, shapes)]
             except UpcastError as error:
-                result.upcast_errors[error.subject] = error
                 result.not_upcast[error.subject] = result.not_upcast.get(error.subject, 0) + len(members)
                 continue
         for row, state in zip(members, stored, strict=True):
