@@ -8,18 +8,22 @@ database).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psycopg
+
 from fitness.config import DEFAULT_CONFIG, Config, load_config
-from fitness.database.existing import connect
+from fitness.database.existing import connect, first_line
 from fitness.database.resolution import database_url_from_environment
-from fitness.errors import UsageError
+from fitness.errors import FitgateError, UsageError
 from fitness.events.backfill import BackfillReport, backfill
 from fitness.events.contract import aggregate_of_kind
 from fitness.events.history import EventHistory, PointInTime, RecordedEvent
@@ -103,9 +107,18 @@ def _reader(args: argparse.Namespace) -> tuple[Config, str]:
     return config, _database_url(args)
 
 
+@contextlib.contextmanager
+def _one_line_database_errors(action: str) -> Iterator[None]:
+    """A statement the database refused (a privilege, a lock) ends the run with one line."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise FitgateError(f"events {action}: {first_line(exc)}") from None
+
+
 def history_command(args: argparse.Namespace) -> int:
     config, url = _reader(args)
-    with connect(url) as conn:
+    with _one_line_database_errors(args.action), connect(url) as conn:
         conn.read_only = True
         with conn.transaction():
             _set_tenant(conn, config, args.tenant)
@@ -124,7 +137,7 @@ def history_command(args: argparse.Namespace) -> int:
 
 def state_at_command(args: argparse.Namespace) -> int:
     config, url = _reader(args)
-    with connect(url) as conn:
+    with _one_line_database_errors(args.action), connect(url) as conn:
         conn.read_only = True
         with conn.transaction():
             _set_tenant(conn, config, args.tenant)

@@ -141,7 +141,14 @@ def _run(
     snapshot, snapshot_at = _take_snapshot(conn)
     report = BackfillReport(service_name, event_schema.schema, diff, snapshot, snapshot_at, dry_run=dry_run)
     require_rls_bypass(conn, f"backfill of {service_name}")
-    conn.execute("SET LOCAL session_replication_role = replica")
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+    except psycopg.errors.InsufficientPrivilege:
+        raise FitgateError(
+            f"backfill of {service_name} turns triggers off while it touches rows: connect as a "
+            "superuser, or GRANT SET ON PARAMETER session_replication_role to the role"
+        ) from None
     columns = _sound_columns(conn, config, event_schema)
     catalogue = read_event_types(conn, [event_schema])[event_schema.schema]
     payload: dict[str, Any] = {

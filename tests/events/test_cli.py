@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from fitness.cli import main
@@ -203,8 +204,6 @@ def test_a_tenant_scoped_read_sees_only_that_tenant(
     capsys: pytest.CaptureFixture[str], pki_database: str, pki_config: Config
 ) -> None:
     role = f"support_{pki_database.rsplit('_', 1)[-1].split('?')[0]}"
-    import psycopg
-
     with psycopg.connect(pki_database, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {role} LOGIN")
         conn.execute(f"GRANT USAGE ON SCHEMA pki TO {role}")
@@ -332,3 +331,28 @@ def test_the_installed_command_runs_end_to_end(pki_database: str, pki_config: Co
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["state"]["device_id"] == str(pki.DEVICE_4)
+
+
+def test_a_refused_statement_is_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], pki_database: str, pki_config: Config
+) -> None:
+    role = f"nobody_{pki_database.rsplit('_', 1)[-1].split('?')[0]}"
+    with psycopg.connect(pki_database, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        url = pki_database.replace("postgres@", f"{role}@", 1)
+        code, out, err = fitgate(
+            capsys,
+            "events",
+            "history",
+            *common(pki_config, url),
+            "--kind",
+            "Device",
+            "--id",
+            str(pki.DEVICE_1),
+        )
+        assert (code, out) == (2, "")
+        assert err == "fitgate: error: events history: permission denied for schema pki\n"
+    finally:
+        with psycopg.connect(pki_database, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")
