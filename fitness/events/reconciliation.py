@@ -2,12 +2,13 @@
 
 One statement covers every aggregate table (a UNION ALL of one block per
 table, named by the config), whatever the number of rows. It judges in SQL
-what SQL can judge alone: missing events, version gaps, the row's version and
-tenant, the writing transaction, events of vanished aggregates. The state is
-compared there too; only the states SQL finds different, or stored in an
-older event version, come back to be upcast and compared with time stamps
-read as instants (a state written under another ``TimeZone`` spells them
-differently but means the same).
+what SQL can judge alone: missing events, version gaps, the state, the row's
+version and tenant, the writing transaction, events of vanished aggregates.
+Two kinds of state come back to be judged here instead: those stored in an
+older event version (upcast first, through the schema's SQL upcasters) and
+those that differ only in keys of time-zoned columns, read here as instants
+(a writer's session in another ``TimeZone`` spells the same instant
+differently).
 """
 
 from __future__ import annotations
@@ -86,33 +87,34 @@ def reconcile(
     if not aggregates:
         return result
     by_table = {a.qualified: a for a in aggregates}
-    rows = _query(conn, config, aggregates, listed)
-    seen_totals: set[str] = set()
+    zoned = {a.qualified: _zoned_keys(a, columns.get(a.qualified, {})) for a in aggregates}
+    rows = _query(conn, config, aggregates, zoned, listed)
     doubtful: list[dict[str, Any]] = []
     candidates: list[Discrepancy] = []
     for row in rows:
         table = row["table_name"]
-        aggregate = by_table[table]
-        if table not in seen_totals:
-            seen_totals.add(table)
+        if table not in result.unprovable:  # every row carries its table's totals
             for problem in PROBLEMS:
-                if problem != "stale":
-                    result.totals[(table, problem)] = row[f"total_{problem}"]
+                result.totals[(table, problem)] = row[f"total_{problem}"]
             result.unprovable[table] = row["total_unprovable"]
-        problems = {p for p in PROBLEMS if p != "stale" and row[p]}
-        discrepancy = Discrepancy(aggregate, row["aggregate_id"], problems, _facts(row))
+        discrepancy = Discrepancy(
+            by_table[table], row["aggregate_id"], {p for p in PROBLEMS if row[p]}, _facts(row)
+        )
+        if row["stale"]:
+            discrepancy.differing_keys = differing_keys(
+                parse_json(row["row_state"]), parse_json(row["event_state"]), zoned[table]
+            )
         candidates.append(discrepancy)
         if row["state_in_doubt"]:
             doubtful.append(row)
-    stale = _judge_states(conn, doubtful, by_table, catalogues, columns, result)
+    stale = _judge_states(conn, doubtful, by_table, catalogues, zoned, result)
     for discrepancy in candidates:
-        keys = stale.get((discrepancy.aggregate.qualified, discrepancy.aggregate_id))
+        table = discrepancy.aggregate.qualified
+        keys = stale.get((table, discrepancy.aggregate_id))
         if keys is not None:
             discrepancy.problems.add("stale")
             discrepancy.differing_keys = keys
-    for table in by_table:
-        count = sum(1 for keys in stale if keys[0] == table)
-        result.totals[(table, "stale")] = count
+            result.totals[(table, "stale")] = result.totals.get((table, "stale"), 0) + 1
     kept: dict[str, int] = defaultdict(int)
     for discrepancy in candidates:  # already ordered by table, then id
         if not discrepancy.problems:
@@ -125,10 +127,20 @@ def reconcile(
     return result
 
 
+def _zoned_keys(aggregate: AggregateTable, columns: Mapping[str, Column]) -> set[str]:
+    """State keys of columns whose JSON spelling depends on the session's TimeZone."""
+    return {
+        key
+        for column in columns.values()
+        if column.type in _ZONED_TYPES and (key := aggregate.state_key(column.name)) is not None
+    }
+
+
 def _query(
     conn: psycopg.Connection[Any],
     config: Config,
     aggregates: Sequence[AggregateTable],
+    zoned: Mapping[str, set[str]],
     listed: int | None,
 ) -> list[dict[str, Any]]:
     template = sql.SQL(sql_file(SQL, "reconcile_table.sql"))
@@ -142,10 +154,13 @@ def _query(
             kind=sql.Literal(a.kind),
             tenant=sql.Identifier(config.tenancy.column),
             state=a.state_expression(sql.Identifier("t")),
+            zoned=sql.Literal(sorted(zoned[a.qualified])),
         )
         for a in aggregates
     ]
-    query = sql.SQL(sql_file(SQL, "reconcile.sql")).format(tables=sql.SQL("\nUNION ALL\n").join(blocks))
+    query = sql.SQL(sql_file(SQL, "reconcile.sql")).format(
+        tables=sql.SQL("\nUNION ALL\n").join(blocks)
+    )
     params = {"deletions": list(config.events.deletions), "listed": listed}
     with conn.cursor(row_factory=dict_row) as cursor:
         return cursor.execute(query, params).fetchall()
@@ -173,10 +188,10 @@ def _judge_states(
     rows: Sequence[Mapping[str, Any]],
     by_table: Mapping[str, AggregateTable],
     catalogues: Mapping[str, EventTypeCatalogue],
-    columns: Mapping[str, Mapping[str, Column]],
+    zoned: Mapping[str, set[str]],
     result: Reconciliation,
 ) -> dict[tuple[str, UUID], tuple[str, ...]]:
-    """The differing state keys of every aggregate whose latest state really differs."""
+    """The differing state keys of every doubtful aggregate whose latest state really differs."""
     groups: dict[tuple[str, str, int], list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         schema = by_table[row["table_name"]].schema
@@ -190,18 +205,15 @@ def _judge_states(
             try:
                 stored = [s.state for s in upcast(conn, catalogue, shapes)]
             except UpcastError as error:
-                result.not_upcast[error.subject] = result.not_upcast.get(error.subject, 0) + len(members)
+                result.not_upcast[error.subject] = result.not_upcast.get(error.subject, 0) + len(
+                    members
+                )
                 continue
         for row, state in zip(members, stored, strict=True):
-            aggregate = by_table[row["table_name"]]
-            zoned = {
-                key
-                for column in columns.get(aggregate.qualified, {}).values()
-                if column.type in _ZONED_TYPES and (key := aggregate.state_key(column.name)) is not None
-            }
-            keys = differing_keys(parse_json(row["row_state"]), parse_json(state), zoned)
+            table = row["table_name"]
+            keys = differing_keys(parse_json(row["row_state"]), parse_json(state), zoned[table])
             if keys:
-                stale[(aggregate.qualified, row["aggregate_id"])] = keys
+                stale[(table, row["aggregate_id"])] = keys
     return stale
 
 

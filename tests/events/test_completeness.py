@@ -163,6 +163,35 @@ def test_a_stale_state_is_caught(pki_database: str, pki_config: Config, writer: 
     )
 
 
+def test_a_stale_time_stamp_is_caught_whatever_its_spelling(
+    pki_database: str, pki_config: Config, writer: pki.EventWriter
+) -> None:
+    writer.change(
+        "devices",
+        pki.TENANT_A,
+        pki.DEVICE_4,
+        {"name": "kiosk 2"},
+        "DeviceRenamed",
+        {"performed_by": "alice", "name": "kiosk 2"},
+        pki.at("2026-06-01"),
+        stored_state={
+            "id": str(pki.DEVICE_4),
+            "tenant_id": str(pki.TENANT_A),
+            "name": "kiosk 2",
+            "registered_at": "2026-01-10T09:00:00+09:00",  # midnight UTC on the 10th would be 09:00+09
+        },
+    )
+    assert check(pki_database, pki_config).status is Status.PASS
+    run(
+        pki_database,
+        "UPDATE pki.domain_event SET state = jsonb_set(state, '{registered_at}',"
+        f" '\"2026-01-10T10:00:00+09:00\"') WHERE aggregate_id = '{pki.DEVICE_4}' AND version = 2",
+    )
+    subject, message = only(check(pki_database, pki_config))
+    assert subject == D4
+    assert message.endswith("differs from the row in: registered_at.")
+
+
 def test_a_stale_state_behind_an_old_event_version_is_caught_after_upcasting(
     pki_database: str, pki_config: Config
 ) -> None:

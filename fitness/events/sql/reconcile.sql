@@ -9,6 +9,7 @@ FROM (
            row_number() OVER per_table AS position,
            count(*) FILTER (WHERE a.no_events) OVER whole_table AS total_no_events,
            count(*) FILTER (WHERE a.gap) OVER whole_table AS total_gap,
+           count(*) FILTER (WHERE a.stale) OVER whole_table AS total_stale,
            count(*) FILTER (WHERE a.version_mismatch) OVER whole_table AS total_version_mismatch,
            count(*) FILTER (WHERE a.tenant_mismatch) OVER whole_table AS total_tenant_mismatch,
            count(*) FILTER (WHERE a.foreign_tx) OVER whole_table AS total_foreign_tx,
@@ -18,8 +19,8 @@ FROM (
            count(*) FILTER (WHERE a.unprovable) OVER whole_table AS total_unprovable
     FROM (
         SELECT b.*,
-               b.no_events OR b.gap OR b.version_mismatch OR b.tenant_mismatch OR b.foreign_tx
-                   OR b.orphan OR b.alive_after_deletion AS judged
+               b.no_events OR b.gap OR b.stale OR b.version_mismatch OR b.tenant_mismatch
+                   OR b.foreign_tx OR b.orphan OR b.alive_after_deletion AS judged
         FROM ({tables}) AS b
     ) AS a
     WHERE a.judged OR a.unprovable OR a.state_in_doubt

@@ -37,14 +37,20 @@ SELECT {table_name}::text AS table_name,
        j.row_exists AND j.events IS NOT NULL AND NOT j.provable AS unprovable,
        NOT j.row_exists AND NOT j.deleted AS orphan,
        j.row_exists AND j.events IS NOT NULL AND j.deleted AS alive_after_deletion,
-       -- whether the stored state must be looked at outside SQL: an older event version
-       -- (upcast first) or a textual difference (maybe only a time zone's spelling)
-       j.row_exists AND j.events IS NOT NULL
-           AND (j.current_version > j.event_version
-                OR j.row_state IS DISTINCT FROM j.event_state) AS state_in_doubt,
-       j.payload::text AS event_payload,
-       j.event_state::text AS event_state,
-       j.row_state::text AS row_state
+       -- The state: judged here when the latest event is of the current version and differs
+       -- outside the keys of time-zoned columns; looked at again outside SQL (upcast first,
+       -- zoned times read as instants) when the event is older or only zoned keys differ
+       -- in spelling (a writer's session in another TimeZone writes the same instant so).
+       j.has_row_and_events AND NOT j.needs_upcast AND j.rest_differs AS stale,
+       j.has_row_and_events
+           AND (j.needs_upcast OR (NOT j.rest_differs AND j.row_state IS DISTINCT FROM j.event_state))
+           AS state_in_doubt,
+       CASE WHEN j.has_row_and_events AND (j.needs_upcast OR j.row_state IS DISTINCT FROM j.event_state)
+            THEN j.payload::text END AS event_payload,
+       CASE WHEN j.has_row_and_events AND (j.needs_upcast OR j.row_state IS DISTINCT FROM j.event_state)
+            THEN j.event_state::text END AS event_state,
+       CASE WHEN j.has_row_and_events AND (j.needs_upcast OR j.row_state IS DISTINCT FROM j.event_state)
+            THEN j.row_state::text END AS row_state
 FROM (
     SELECT coalesce(r.id, s.aggregate_id) AS aggregate_id,
            r.id IS NOT NULL AS row_exists,
@@ -65,6 +71,13 @@ FROM (
            l.event_xmin,
            cur.current_version,
            coalesce(l.event_name = ANY(%(deletions)s::text[]), false) AS deleted,
+           r.id IS NOT NULL AND s.events IS NOT NULL AS has_row_and_events,
+           coalesce(cur.current_version > l.event_version, false) AS needs_upcast,
+           CASE
+               WHEN jsonb_typeof(r.state) = 'object' AND jsonb_typeof(l.state) = 'object'
+                   THEN (r.state - {zoned}::text[]) IS DISTINCT FROM (l.state - {zoned}::text[])
+               ELSE r.state IS DISTINCT FROM l.state
+           END AS rest_differs,
            coalesce(r.row_xmin >= 3 AND snap.next_xid - l.tx < 4294967296, false) AS provable
     FROM (
         SELECT t.id, t.{tenant} AS tenant, t.version, t.xmin::text::bigint AS row_xmin,
