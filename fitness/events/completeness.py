@@ -59,6 +59,8 @@ class EventCompleteness(FitnessFunction):
             conn.read_only = True
             with conn.transaction():
                 require_rls_bypass(conn, self.id)
+                # the check sorts every event a couple of times: spare it spilling to disk
+                conn.execute("SET LOCAL work_mem = '64MB'")
                 catalog = read_catalog(conn, tables_to_read(schemas))
                 ready = check_catalog(conn, config, catalog, schemas, findings)
                 catalogues = read_event_types(conn, ready.event_schemas)

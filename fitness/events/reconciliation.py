@@ -158,9 +158,7 @@ def _query(
         )
         for a in aggregates
     ]
-    query = sql.SQL(sql_file(SQL, "reconcile.sql")).format(
-        tables=sql.SQL("\nUNION ALL\n").join(blocks)
-    )
+    query = sql.SQL(sql_file(SQL, "reconcile.sql")).format(tables=sql.SQL("\nUNION ALL\n").join(blocks))
     params = {"deletions": list(config.events.deletions), "listed": listed}
     with conn.cursor(row_factory=dict_row) as cursor:
         return cursor.execute(query, params).fetchall()
@@ -205,9 +203,7 @@ def _judge_states(
             try:
                 stored = [s.state for s in upcast(conn, catalogue, shapes)]
             except UpcastError as error:
-                result.not_upcast[error.subject] = result.not_upcast.get(error.subject, 0) + len(
-                    members
-                )
+                result.not_upcast[error.subject] = result.not_upcast.get(error.subject, 0) + len(members)
                 continue
         for row, state in zip(members, stored, strict=True):
             table = row["table_name"]

@@ -91,14 +91,16 @@ FROM (
         WHERE e.kind = {kind}
         GROUP BY e.aggregate_id
     ) AS s ON s.aggregate_id = r.id
-    LEFT JOIN (
-        SELECT DISTINCT ON (e.aggregate_id)
-               e.aggregate_id, e.{tenant} AS tenant, e.event_name, e.event_version, e.payload,
-               e.state, e.tx_id::text::bigint AS tx, e.xmin::text::bigint AS event_xmin
+    -- the latest event: found through the unique (kind, aggregate_id, version) index rather
+    -- than by sorting every event with its payload and state
+    LEFT JOIN LATERAL (
+        SELECT e.{tenant} AS tenant, e.event_name, e.event_version, e.payload, e.state,
+               e.tx_id::text::bigint AS tx, e.xmin::text::bigint AS event_xmin
         FROM {event_table} AS e
-        WHERE e.kind = {kind}
-        ORDER BY e.aggregate_id, e.version DESC, e.event_at DESC, e.id
-    ) AS l ON l.aggregate_id = s.aggregate_id
+        WHERE e.kind = {kind} AND e.aggregate_id = s.aggregate_id AND e.version = s.last_version
+        ORDER BY e.event_at DESC, e.id
+        LIMIT 1
+    ) AS l ON true
     LEFT JOIN (
         SELECT t.event_name, max(t.event_version) AS current_version
         FROM {event_types} AS t
