@@ -78,6 +78,7 @@ class EventHistory:
         self._conn = conn
         self._config = config
         self._catalogues: dict[str, EventTypeCatalogue] = {}
+        self._queries: dict[tuple[str, str], sql.Composed] = {}
 
     def history(self, kind: str, aggregate_id: UUID) -> list[RecordedEvent]:
         """Every event of the aggregate, oldest version first."""
@@ -97,12 +98,14 @@ class EventHistory:
         return PointInTime(kind, aggregate_id, at, event, deleted)
 
     def query(self, kind: str, name: str) -> sql.Composed:
-        """The statement ``name`` (history.sql, state_at.sql) for ``kind`` (for EXPLAIN)."""
-        aggregate = aggregate_of_kind(self._config, kind)
-        return sql.SQL(sql_file(SQL, name)).format(
-            tenant=sql.Identifier(self._config.tenancy.column),
-            event_table=self._schema(aggregate).event_table_sql(),
-        )
+        """The statement ``name`` (history.sql, state_at.sql) for ``kind`` (also for EXPLAIN)."""
+        if (kind, name) not in self._queries:
+            aggregate = aggregate_of_kind(self._config, kind)
+            self._queries[(kind, name)] = sql.SQL(sql_file(SQL, name)).format(
+                tenant=sql.Identifier(self._config.tenancy.column),
+                event_table=self._schema(aggregate).event_table_sql(),
+            )
+        return self._queries[(kind, name)]
 
     def _schema(self, aggregate: AggregateTable) -> EventSchema:
         return EventSchema(aggregate.schema, self._config.events.table, (aggregate,))
