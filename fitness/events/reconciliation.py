@@ -65,9 +65,6 @@ class Reconciliation:
     unprovable: dict[str, int] = field(default_factory=dict)  # table -> aggregates
     not_upcast: dict[str, int] = field(default_factory=dict)  # event type subject -> aggregates
 
-    def total(self, table: str, problem: str) -> int:
-        return self.totals.get((table, problem), 0)
-
 
 def reconcile(
     conn: psycopg.Connection[Any],
