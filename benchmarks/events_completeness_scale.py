@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,9 +20,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.events_database import bench_database, create_event_schema
+from benchmarks.events_database import bench_config, bench_database, create_event_schema
 from benchmarks.events_point_in_time import BASE, GENERATE
-from fitness.config import load_config
 from fitness.engine import CheckContext, Status
 from fitness.engine.context import DatabaseTarget
 from fitness.engine.runner import run_one
@@ -60,9 +58,7 @@ def main() -> int:
     parser.add_argument("--aggregates", type=int, default=1000)
     parser.add_argument("--events-per-aggregate", type=int, default=1000)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="fitgate-bench-"))
-    (folder / "quality-attributes.yaml").write_text(CONFIG, encoding="utf-8")
-    config = load_config(folder / "quality-attributes.yaml")
+    config = bench_config(CONFIG)
     sizes = {"aggregates": args.aggregates, "versions": args.events_per_aggregate}
     with bench_database() as (url, label):
         print(f"server: {label}")

@@ -9,13 +9,16 @@ fitgate's own DDL templates.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from fitness.config import Config, load_config
 from fitness.database import open_server
 from fitness.database.databases import create_database, drop_database
 from fitness.events.catalog import render_ddl
@@ -51,6 +54,14 @@ def create_event_schema(conn: psycopg.Connection[Any], *, point_in_time_index: b
         ddl = "\n".join(line for line in ddl.splitlines() if "domain_event_point_in_time" not in line)
     conn.execute(ddl)
     conn.execute(render_ddl(conn, "event_types_table.sql", event_types=sql.Identifier(SCHEMA, "event_types")))
+
+
+def bench_config(text: str) -> Config:
+    """The contract ``text`` loaded from a temporary file (removed again)."""
+    with tempfile.TemporaryDirectory(prefix="fitgate-bench-") as folder:
+        path = Path(folder) / "quality-attributes.yaml"
+        path.write_text(text, encoding="utf-8")
+        return load_config(path)
 
 
 CONFIG = """\

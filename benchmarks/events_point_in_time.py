@@ -20,7 +20,6 @@ import datetime
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,8 +30,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.events_database import CONFIG, bench_database, create_event_schema
-from fitness.config import load_config
+from benchmarks.events_database import CONFIG, bench_config, bench_database, create_event_schema
 from fitness.events.history import EventHistory
 
 BASE = "2025-01-01 00:00:00+00"
@@ -125,9 +123,7 @@ def main() -> int:
     args = parser.parse_args()
     total = args.aggregates * args.events_per_aggregate
     rng = random.Random(args.seed)
-    folder = Path(tempfile.mkdtemp(prefix="fitgate-bench-"))
-    (folder / "quality-attributes.yaml").write_text(CONFIG, encoding="utf-8")
-    config = load_config(folder / "quality-attributes.yaml")
+    config = bench_config(CONFIG)
     with bench_database() as (url, label):
         print(f"server: {label}")
         seconds = build(url, args.aggregates, args.events_per_aggregate)
