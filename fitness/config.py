@@ -77,9 +77,28 @@ class Tenancy:
 
 
 @dataclass(frozen=True)
+class StateMapping:
+    """How an aggregate row becomes its event state when the two differ.
+
+    By default the state is ``to_jsonb(row)`` without the ``version`` column;
+    ``exclude`` leaves further columns out, ``rename`` stores a column under
+    another key.
+    """
+
+    exclude: tuple[str, ...] = ()
+    rename: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Events:
     table: str = "domain_event"
-    aggregates: Mapping[str, str] = field(default_factory=dict)
+    aggregates: Mapping[str, str] = field(default_factory=dict)  # schema.table -> kind
+    state: Mapping[str, StateMapping] = field(default_factory=dict)  # schema.table -> mapping
+    deletions: tuple[str, ...] = ()  # event names after which the aggregate's row may be gone
+    validate_latest: int = 100  # latest events per event type checked against its JSON Schemas
+
+    def mapping_for(self, table: str) -> StateMapping:
+        return self.state.get(table, StateMapping())
 
 
 @dataclass(frozen=True)
@@ -265,6 +284,14 @@ def _build(doc: LocatedDocument, folder: Path) -> Config:
     events = Events(
         table=events_spec.get("table", "domain_event"),
         aggregates=dict(events_spec.get("aggregates", {})),
+        state={
+            table: StateMapping(
+                exclude=tuple(spec.get("exclude", ())), rename=dict(spec.get("rename", {}))
+            )
+            for table, spec in events_spec.get("state", {}).items()
+        },
+        deletions=tuple(events_spec.get("deletions", ())),
+        validate_latest=events_spec.get("validate_latest", 100),
     )
     fitness = {fid: FitnessSettings(**spec) for fid, spec in data.get("fitness", {}).items()}
     return Config(
@@ -337,9 +364,7 @@ def _cross_check(config: Config) -> None:
                     ("platform_roles", role_name, "writes", index),
                     f"no service owns schema {table.split('.')[0]}",
                 )
-    for table in config.events.aggregates:
-        if table.split(".")[0] not in schemas:
-            raise err(("events", "aggregates", table), f"no service owns schema {table.split('.')[0]}")
+    _cross_check_events(config, schemas)
     adr_ids = {adr.id for adr in config.adrs}
     for fitness_id, settings in config.fitness.items():
         if fitness_id not in registry.FITNESS_IDS:
@@ -354,3 +379,39 @@ def _cross_check(config: Config) -> None:
                 ("fitness", fitness_id, "attribute"),
                 f"quality attribute {settings.attribute} is not declared in quality_attributes",
             )
+
+
+def _cross_check_events(config: Config, schemas: Mapping[str, str]) -> None:
+    err = config.error_at
+    events = config.events
+    tables_of_kind: dict[str, str] = {}
+    for table, kind in events.aggregates.items():
+        if table.split(".")[0] not in schemas:
+            raise err(
+                ("events", "aggregates", table), f"no service owns schema {table.split('.')[0]}"
+            )
+        if kind in tables_of_kind:
+            raise err(
+                ("events", "aggregates", table),
+                f"kind {kind} is already the kind of {tables_of_kind[kind]}",
+            )
+        tables_of_kind[kind] = table
+    for table, mapping in events.state.items():
+        if table not in events.aggregates:
+            raise err(("events", "state", table), "not an aggregate table in events.aggregates")
+        for column in ("version", *mapping.exclude):
+            if column in mapping.rename:
+                reason = (
+                    "version is bookkeeping, never part of the state"
+                    if column == "version"
+                    else "it is also in exclude"
+                )
+                raise err(("events", "state", table, "rename", column), reason)
+        targets: dict[str, str] = {}
+        for column, key in mapping.rename.items():
+            if key in targets:
+                raise err(
+                    ("events", "state", table, "rename", column),
+                    f"{targets[key]} is already renamed to {key}",
+                )
+            targets[key] = column

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 BUILTIN: dict[str, str] = {
     "adr-traceability": "fitness.docs.adr_traceability:AdrTraceability",
     "rls-coverage": "fitness.rls.coverage:RlsCoverage",
+    "event-completeness": "fitness.events.completeness:EventCompleteness",
 }
 
 FITNESS_IDS: tuple[str, ...] = tuple(BUILTIN)

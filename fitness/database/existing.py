@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 
 from fitness.database.addresses import describe_url, with_database
@@ -36,6 +38,18 @@ def server_version(url: str) -> str:
             f"cannot connect to the database at {describe_url(url)}: {first_line(exc)}"
         ) from None
     except ValueError as exc:  # psycopg rejects malformed conninfo with ValueError-like errors
+        raise DatabaseUnavailable(f"database URL is malformed: {first_line(exc)}") from None
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[Any, ...]]:
+    """A connection to the database at ``url``, or a one-line :class:`DatabaseUnavailable`."""
+    try:
+        return psycopg.connect(url, connect_timeout=5, autocommit=autocommit)
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to the database at {describe_url(url)}: {first_line(exc)}"
+        ) from None
+    except ValueError as exc:
         raise DatabaseUnavailable(f"database URL is malformed: {first_line(exc)}") from None
 
 
