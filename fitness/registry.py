@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 BUILTIN: dict[str, str] = {
     "adr-traceability": "fitness.docs.adr_traceability:AdrTraceability",
+    "no-cross-service-calls": "fitness.code.no_cross_service_calls:NoCrossServiceCalls",
+    "tenant-scope": "fitness.code.tenant_scope:TenantScope",
 }
 
 FITNESS_IDS: tuple[str, ...] = tuple(BUILTIN)
