@@ -108,7 +108,7 @@ class CrossServiceCallRule(FileRule):
                 found.append(
                     Finding(
                         fact.line,
-                        f"imports {module}, code of service {other}: services never import each other",
+                        f"imports {module}, the code of service {other}: services never import each other",
                         f"move what both need into the shared platform package, or read {other}'s "
                         f"published tables ({self._published(other)}); do not import {owner}",
                         source.line(fact.line),

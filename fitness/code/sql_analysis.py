@@ -43,6 +43,8 @@ _MODIFYING_COMMANDS = frozenset(
     }
 )
 _TWO_WORD_COMMANDS = frozenset({"ALTER", "CREATE", "DROP", "COMMENT", "SECURITY"})
+_SQLGLOT_TOKEN = re.compile(r"<Token token_type: [^,]*, text: ([^,]*),[^>]*>")
+_SQLGLOT_CLASS = re.compile(r"<class '(?:\w+\.)*(\w+)'>")
 _SQLGLOT_POSITION = re.compile(r"\.?\s*Line \d+, Col: \d+\.?")
 _TRUE_WORDS = frozenset({"true", "on", "t", "yes", "y", "1"})
 _FALSE_WORDS = frozenset({"false", "off", "f", "no", "n", "0"})
@@ -184,7 +186,7 @@ def _analyse_statement(
         analysis.transaction_marks.append(TransactionMark(first_line, opens, analysis.statement))
         return
     try:
-        expressions = parser.parse(tokens, text)
+        expressions = parser.parse(_without_view_options(tokens), text)
     except ParseError as exc:
         analysis.problems.append(ParseProblem(first_line, _first_line(exc)))
         return
@@ -197,13 +199,36 @@ def _analyse_statement(
             _read_parsed(expression, tokens, text, lines, analysis)
 
 
+def _without_view_options(tokens: list[Token]) -> list[Token]:
+    """``CREATE VIEW v WITH (security_invoker) AS ...`` without the options sqlglot cannot parse
+    (they name no table)."""
+    words = [t.text.upper() for t in tokens[:6]]
+    if not words or words[0] != "CREATE" or "VIEW" not in words:
+        return tokens
+    for index, token in enumerate(tokens):
+        if token.token_type is TokenType.ALIAS:  # AS: the query starts, options are before it
+            return tokens
+        if (
+            token.token_type is TokenType.WITH
+            and index + 1 < len(tokens)
+            and tokens[index + 1].token_type is TokenType.L_PAREN
+        ):
+            depth = 0
+            for end in range(index + 1, len(tokens)):
+                depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tokens[end].token_type, 0)
+                if depth == 0:
+                    return tokens[:index] + tokens[end + 1 :]
+            return tokens
+    return tokens
+
+
 def _read_parsed(
     expression: exp.Expression, tokens: list[Token], text: str, lines: _Lines, analysis: SqlAnalysis
 ) -> None:
     statement = expression.key.upper()
     first_line = lines.line_of(tokens[0].start)
     targets = {id(t) for t in _write_targets(expression)}
-    for table in expression.find_all(exp.Table):
+    for table in sorted(expression.find_all(exp.Table), key=_position):
         schema_identifier = table.args.get("db")
         if not isinstance(schema_identifier, exp.Identifier) or not isinstance(table.this, exp.Identifier):
             continue
@@ -228,6 +253,11 @@ def _read_parsed(
     for token in tokens:
         if token.token_type is TokenType.HEREDOC_STRING:
             _scan_body(token, text, lines, analysis)
+
+
+def _position(table: exp.Table) -> int:
+    start = table.this.meta.get("start") if isinstance(table.this, exp.Identifier) else None
+    return start if isinstance(start, int) else -1
 
 
 def _write_targets(expression: exp.Expression) -> list[exp.Table]:
@@ -456,4 +486,5 @@ def _first_line(exc: Exception) -> str:
     """The first line of sqlglot's message, without its own line and column (ours differ)."""
     message = str(exc).strip().splitlines()
     first = " ".join(message[0].split()) if message else exc.__class__.__name__
+    first = _SQLGLOT_TOKEN.sub(r"'\1'", _SQLGLOT_CLASS.sub(r"\1", first))
     return _SQLGLOT_POSITION.sub("", first).rstrip(" .") or exc.__class__.__name__

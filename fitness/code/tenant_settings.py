@@ -150,7 +150,7 @@ class TenantSettingRule(FileRule):
             return Finding(
                 line,
                 f"gives {self.setting} a default for a {change.scope} ({change.how}): every session "
-                "starts as that tenant, and one without a tenant no longer sees nothing",
+                "starts as that tenant, so code that forgets to set one no longer fails closed",
                 f"remove it (ALTER {change.how.split(' ')[-1]} ... RESET {self.setting}); {self.fix}",
                 code,
             )
