@@ -48,13 +48,13 @@ def add_connection_violations(config: Config, findings: Findings) -> bool:
     for record in records:
         target = str(record.details.get("target", "?"))
         address = str(record.details.get("declared") or record.details.get("address", "?"))
-        seen[(record.site or f"service {record.service}", record.service, target, address)] += 1
+        seen[(_subject(record), record.service, target, address)] += 1
     for (subject, service, target, address), count in sorted(seen.items()):
         findings.add(
             subject,
             f"at run time, service {service} connected to service {target} at {address}: "
             "services never call each other",
-            location=subject if ":" in subject else None,
+            location=subject if ".py:" in subject else None,
             hint=f"read {target}'s published tables instead of calling its API",
         )
         findings.note(f"runtime: {subject}: {count} connection(s) from {service} to {target}")
@@ -69,15 +69,21 @@ def add_tenant_leak_violations(config: Config, findings: Findings) -> bool:
     setting = config.tenancy.setting
     seen: Counter[tuple[str, str]] = Counter()
     for record in records:
-        seen[(record.site or f"service {record.service}", record.service)] += 1
+        seen[(_subject(record), record.service)] += 1
     for (subject, service), count in sorted(seen.items()):
         findings.add(
             subject,
             f"at run time, a connection went back to service {service}'s pool with {setting} "
             "still set: the next request on that connection runs as that tenant",
-            location=subject if ":" in subject else None,
+            location=subject if ".py:" in subject else None,
             hint=f"set the tenant with set_config('{setting}', $1, true) inside the transaction, "
             "never for the session",
         )
         findings.note(f"runtime: {subject}: {count} connection(s) returned with {setting} set")
     return True
+
+
+def _subject(record: GuardRecord) -> str:
+    """The service's line if the guard found it, else the request it served, else the service."""
+    request = record.details.get("request")
+    return record.site or (str(request) if request else f"service {record.service}")

@@ -101,17 +101,18 @@ def install_guards(
     targets = destinations(service_addresses(config), service_name)
 
     def on_connect(target: Destination, endpoint: Endpoint) -> None:
-        site, stack = sites.find(caller_frame())
+        found = sites.find(caller_frame())
         refused = mode is GuardMode.REFUSE
         writer.write(
             CROSS_SERVICE_CONNECTION,
             service_name,
-            site,
+            found.site,
             target=target.service,
             address=str(endpoint),
             declared=str(target.declared),
             refused=refused,
-            stack=stack,
+            request=found.request,
+            stack=found.stack,
         )
         if refused:
             raise CrossServiceConnectionRefused(
@@ -120,16 +121,17 @@ def install_guards(
             )
 
     def on_leak(value: str) -> bool:
-        site, stack = sites.find(caller_frame())
+        found = sites.find(caller_frame())
         discard = mode is GuardMode.REFUSE
         writer.write(
             TENANT_LEAK,
             service_name,
-            site,
+            found.site,
             setting=config.tenancy.setting,
             value=value,
             discarded=discard,
-            stack=stack,
+            request=found.request,
+            stack=found.stack,
         )
         return discard
 

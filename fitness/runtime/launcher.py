@@ -19,6 +19,7 @@ from fitness.config import DEFAULT_CONFIG, load_config
 from fitness.errors import FitgateError
 from fitness.named_objects import load_named_object
 from fitness.runtime.guards import install_guards
+from fitness.runtime.request_context import GuardedApp
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,8 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         port = args.port or url.port
         if port is None:
             raise config.error_at(("services", args.service, "url"), "no port; pass --port")
-        install_guards(config, args.service)
+        guarded = install_guards(config, args.service)
         app = load_named_object(service.app, config.code_root)
+        if guarded is not None:
+            app = GuardedApp(app)
     except FitgateError as exc:
         print(f"fitgate: error: {exc}", file=sys.stderr)
         return 2
