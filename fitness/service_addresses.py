@@ -18,6 +18,8 @@ from fitness.config import Config
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "grpc": 80, "grpcs": 443}
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+# How code spells this machine: what a file naming a local service's address contains.
+LOOPBACK_SPELLINGS = ("127.", "localhost", "::1", "0.0.0.0", "ip6-lo")
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\[\]/\s]+):(?P<port>\d{1,5})$")
 
 

@@ -9,23 +9,43 @@ from __future__ import annotations
 
 import json
 
-from fitness.code.client_apis import CLIENT_PACKAGES
-from fitness.code.import_resolution import climbing_marker, imported_modules, within
+from fitness.code.import_resolution import (
+    DYNAMIC_IMPORT_MARKERS,
+    import_markers,
+    imported_modules,
+    within,
+)
 from fitness.code.literal_scanning import AddressLiteral, settings_file_literals
-from fitness.code.package_scan import FileRule, SourceText
+from fitness.code.markers import Aspect
+from fitness.code.package_scan import FileRule, Markers, SourceText
 from fitness.code.python_facts import ClientUse, PythonFacts
 from fitness.code.scan_cache import Finding
 from fitness.code.sources import SourceFile, SourceKind
 from fitness.config import Config, Service
-from fitness.service_addresses import host_allowed, service_addresses, service_at
-
-_CLIENT_MARKERS = (
-    *(package.encode() for package in CLIENT_PACKAGES),
-    b"websocket",
-    b"open_connection",
-    b"httpconnection",
+from fitness.service_addresses import (
+    LOOPBACK_SPELLINGS,
+    host_allowed,
+    is_loopback,
+    service_addresses,
+    service_at,
 )
-_DYNAMIC_IMPORT_MARKERS = (b"import_module", b"__import__")
+
+# A file using a network client imports its module (``http`` alone would match HTTPException).
+_CLIENT_IMPORTS = Aspect(
+    (
+        (b"requests",),
+        (b"httpx",),
+        (b"aiohttp",),
+        (b"urllib",),
+        (b"http.client",),
+        (b"from http import",),
+        (b"grpc",),
+        (b"websockets",),
+        (b"socket",),
+    ),
+    in_import_statements=True,
+)
+_ASYNCIO_CONNECTIONS = Aspect(((b"open_connection",),))
 
 
 class CrossServiceCallRule(FileRule):
@@ -41,19 +61,16 @@ class CrossServiceCallRule(FileRule):
         }
         self.addresses = service_addresses(config)
         self.other_addresses = [a for a in self.addresses if a.service != service.name]
-        package_markers = {
-            marker
-            for package in self.other_packages
-            for marker in (package.lower().encode(), package.rsplit(".", 1)[-1].lower().encode())
-        }
-        address_markers = {
-            (f":{a.endpoint.port}" if a.endpoint.port is not None else a.endpoint.host).encode()
-            for a in self.other_addresses
-        }
-        self._python_markers = (
-            tuple(sorted(package_markers | address_markers)) + _CLIENT_MARKERS + _DYNAMIC_IMPORT_MARKERS
+        hosts = {a.endpoint.host for a in self.other_addresses}
+        if any(is_loopback(host) for host in hosts):
+            hosts = {h for h in hosts if not is_loopback(h)} | set(LOOPBACK_SPELLINGS)
+        self._address_markers = Aspect(tuple((host.encode(),) for host in sorted(hosts)))
+        self._focus = (
+            *(h.encode() for h in sorted(hosts)),
+            b"import_module",
+            b"__import__",
+            b"open_connection",
         )
-        self._settings_markers = tuple(sorted(address_markers))
         publishes = {s.name: list(s.publishes) for s in config.services.values()}
         self._fingerprint = json.dumps(
             [
@@ -66,19 +83,28 @@ class CrossServiceCallRule(FileRule):
         )
         self.publishes = publishes
 
-    def markers(self, file: SourceFile) -> tuple[bytes, ...]:
+    def markers(self, file: SourceFile) -> Markers:
         if file.kind is SourceKind.SETTINGS:
-            return self._settings_markers
-        return (*self._python_markers, climbing_marker(file))
+            return {"addresses": self._address_markers}
+        return {
+            "imports": import_markers(tuple(self.other_packages), file.depth),
+            "dynamic_imports": DYNAMIC_IMPORT_MARKERS,
+            "clients": _CLIENT_IMPORTS,
+            "asyncio_connections": _ASYNCIO_CONNECTIONS,
+            "addresses": self._address_markers,
+        }
 
     def fingerprint(self) -> str:
         return self._fingerprint
 
-    def check(self, file: SourceFile, source: SourceText) -> list[Finding]:
+    def check(self, file: SourceFile, source: SourceText, aspects: frozenset[str]) -> list[Finding]:
         if file.kind is SourceKind.SETTINGS:
             addresses, _ = settings_file_literals(source.text)
             return self._address_findings(addresses, source, set())
-        facts = source.python()
+        if aspects == {"imports"}:
+            facts = source.python(imports_only=True)
+        else:
+            facts = source.python(focus=self._focus)
         if facts.syntax_error is not None:
             line, problem = facts.syntax_error
             return [Finding(line, f"is not valid Python ({problem}): not checked", None, "", True)]

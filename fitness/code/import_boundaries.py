@@ -12,8 +12,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fitness.code.import_resolution import climbing_marker, imported_modules, within
-from fitness.code.package_scan import FileRule, SourceText, scan_package
+from fitness.code.import_resolution import (
+    DYNAMIC_IMPORT_MARKERS,
+    import_markers,
+    imported_modules,
+    within,
+)
+from fitness.code.package_scan import FileRule, Markers, SourceText, scan_package
 from fitness.code.scan_cache import Finding, scan_cache
 from fitness.code.sources import SourceFile, SourceKind
 from fitness.engine.fitness_function import Findings
@@ -82,18 +87,22 @@ class ImportBoundaryRule(FileRule):
 
     def __init__(self, boundary: ImportBoundary) -> None:
         self.boundary = boundary
-        names = {m for f in boundary.forbidden for m in (f.encode(), f.rsplit(".", 1)[-1].encode())}
-        self._markers = (*sorted(names), b"import_module", b"__import__")
 
-    def markers(self, file: SourceFile) -> tuple[bytes, ...]:
-        return (*self._markers, climbing_marker(file))
+    def markers(self, file: SourceFile) -> Markers:
+        return {
+            "imports": import_markers(self.boundary.forbidden, file.depth),
+            "dynamic_imports": DYNAMIC_IMPORT_MARKERS,
+        }
 
     def fingerprint(self) -> str:
         b = self.boundary
         return json.dumps([b.package, b.forbidden, b.allowed, b.reason])
 
-    def check(self, file: SourceFile, source: SourceText) -> list[Finding]:
-        facts = source.python()
+    def check(self, file: SourceFile, source: SourceText, aspects: frozenset[str]) -> list[Finding]:
+        if "dynamic_imports" in aspects:
+            facts = source.python(focus=(b"import_module", b"__import__"))
+        else:
+            facts = source.python(imports_only=True)
         if facts.syntax_error is not None:
             line, problem = facts.syntax_error
             return [Finding(line, f"is not valid Python ({problem}): not checked", None, "", True)]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from fitness.code.markers import Aspect
 from fitness.code.python_facts import ImportFact
 from fitness.code.sources import SourceFile
 
@@ -29,6 +32,19 @@ def within(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-def climbing_marker(file: SourceFile) -> bytes:
-    """The shortest ``from ..`` that leaves the package a file was scanned under."""
-    return b"from " + b"." * (file.depth + 2)
+@cache
+def import_markers(packages: tuple[str, ...], depth: int) -> Aspect:
+    """What the import statements of a file ``depth`` packages below the scanned one hold when
+    it imports one of ``packages``: the dotted name; or, for ``from parent import last``, both
+    parts; or a relative import climbing out of the scanned package."""
+    alternatives: list[tuple[bytes, ...]] = [(b"from " + b"." * (depth + 2),)]
+    for package in packages:
+        name = package.lower().encode()
+        parent, _, last = name.rpartition(b".")
+        alternatives.append((name,))
+        if parent:
+            alternatives.append((parent, last))
+    return Aspect(tuple(alternatives), in_import_statements=True)
+
+
+DYNAMIC_IMPORT_MARKERS = Aspect(((b"import_module",), (b"__import__",)))

@@ -1,13 +1,14 @@
 """Running one rule over the files of one package, reading closely only what can hold a finding.
 
-Every file is read as bytes and searched for the rule's markers (a module
-name, a port, a schema name, a setting name); only files holding one are
-parsed. Findings are cached under the file's content hash, its path and the
-rule's fingerprint, so an unchanged file is never parsed twice.
+Every file is read as bytes and searched for the rule's markers (see
+:mod:`fitness.code.markers`); only files holding one are parsed. Findings are
+cached under the file's content hash, its path and the rule's fingerprint, so
+an unchanged file is never parsed twice.
 """
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +16,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
+from fitness.code.markers import Aspect, matched_aspects
 from fitness.code.python_facts import PythonFacts
-from fitness.code.scan_cache import Finding, ScanCache, analyser_version, digest, scan_cache
+from fitness.code.scan_cache import Finding, ScanCache, Verdict, analyser_version, digest, scan_cache
 from fitness.code.sources import SourceFile, SourceKind, package_files
 from fitness.code.sql_analysis import SqlAnalysis
 from fitness.config import Config, Service
@@ -28,6 +30,7 @@ class SourceText:
     """A file's bytes, with its text, Python facts and SQL analyses read on demand."""
 
     data: bytes
+    lowered: bytes
     key: str
     cache: ScanCache
 
@@ -43,11 +46,16 @@ class SourceText:
         """Line ``number`` (1-based), stripped; empty past the end."""
         return self._lines[number - 1].strip() if 0 < number <= len(self._lines) else ""
 
-    def python(self) -> PythonFacts:
-        return self.cache.python_facts(self.key, self.data)
+    def python(self, *, imports_only: bool = False, focus: tuple[bytes, ...] | None = None) -> PythonFacts:
+        """The file's Python facts: all of them, its imports only, or those on the lines
+        holding one of the lower-case ``focus`` strings (see :func:`extract_python_facts`)."""
+        return self.cache.python_facts(self.key, self.data, imports_only=imports_only, focus=focus)
 
     def sql(self, text: str) -> SqlAnalysis:
         return self.cache.sql_analysis(text)
+
+
+Markers = dict[str, Aspect]
 
 
 class FileRule(ABC):
@@ -57,16 +65,16 @@ class FileRule(ABC):
     kinds: ClassVar[frozenset[SourceKind]]
 
     @abstractmethod
-    def markers(self, file: SourceFile) -> tuple[bytes, ...]:
-        """Lower-case byte strings one of which any file with a finding contains."""
+    def markers(self, file: SourceFile) -> Markers:
+        """For each aspect of a file the rule reads, what any file with a finding of it holds."""
 
     @abstractmethod
     def fingerprint(self) -> str:
         """Everything of the contract the findings depend on, as text."""
 
     @abstractmethod
-    def check(self, file: SourceFile, source: SourceText) -> list[Finding]:
-        """The findings of one file."""
+    def check(self, file: SourceFile, source: SourceText, aspects: frozenset[str]) -> list[Finding]:
+        """The findings of one file, reading the ``aspects`` whose markers it holds."""
 
 
 @dataclass
@@ -97,24 +105,35 @@ def scan_package(code_root: Path, package: str, rule: FileRule, cache: ScanCache
             continue
         scan.files += 1
         try:
-            data = file.path.read_bytes()
+            verdict = _judge(file, rule, fingerprint, cache)
         except OSError as exc:
-            scan.found.append(
-                (file, Finding(1, f"cannot be read ({exc.strerror}): not checked", None, "", True))
+            verdict = Verdict(
+                [Finding(1, f"cannot be read ({exc.strerror}): not checked", None, "", True)], False
             )
-            continue
-        lowered = data.lower()
-        if not any(marker in lowered for marker in rule.markers(file)):
-            continue
-        scan.read_closely += 1
-        content_key = digest(data)
-        key = f"{content_key}:{fingerprint}:{file.display}"
-        found = cache.findings(key)
-        if found is None:
-            found = rule.check(file, SourceText(data, content_key, cache))
-            cache.store_findings(key, found)
-        scan.found.extend((file, finding) for finding in found)
+        scan.read_closely += verdict.read_closely
+        scan.found.extend((file, finding) for finding in verdict.findings)
     return scan
+
+
+def _judge(file: SourceFile, rule: FileRule, fingerprint: str, cache: ScanCache) -> Verdict:
+    status = os.stat(file.path)
+    signature = (status.st_mtime_ns, status.st_size, status.st_ino)
+    known = cache.known_digest(file.path, signature)
+    if known is not None:
+        verdict = cache.verdict(f"{known}:{fingerprint}:{file.display}")
+        if verdict is not None:
+            return verdict  # unchanged since a run that judged it: not even read
+    data, lowered = cache.file_bytes(file.path, signature)
+    content = digest(data)
+    cache.remember_digest(file.path, signature, content)
+    key = f"{content}:{fingerprint}:{file.display}"
+    verdict = cache.verdict(key)
+    if verdict is None:
+        aspects = matched_aspects(lowered, rule.markers(file))
+        found = rule.check(file, SourceText(data, lowered, content, cache), aspects) if aspects else []
+        verdict = Verdict(found, bool(aspects))
+        cache.store_verdict(key, verdict)
+    return verdict
 
 
 def scan_services(config: Config, make_rule: Callable[[Service], FileRule], findings: Findings) -> int:

@@ -10,9 +10,9 @@ The facts do not depend on the contract file; the rules judge them against it.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import string
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fitness.code.client_apis import (
@@ -117,17 +117,124 @@ class PythonFacts:
     syntax_error: tuple[int, str] | None = None
 
 
-def extract_python_facts(source: bytes) -> PythonFacts:
-    """The facts of one Python file (parsed, never imported)."""
+def extract_python_facts(
+    source: bytes, *, imports_only: bool = False, focus: tuple[bytes, ...] | None = None
+) -> PythonFacts:
+    """The facts of one Python file (parsed, never imported).
+
+    ``imports_only`` reads the statements alone (no expression is visited): the
+    import statements, not calls, strings or ``importlib`` calls. ``focus``
+    visits only the statements and expressions spanning a line that holds one
+    of its lower-case byte strings or a name bound to a client, SQL or
+    SQLAlchemy object; the rest of the file is skipped. Both are several times
+    cheaper than reading everything, for rules that need no more.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
         return PythonFacts(syntax_error=(exc.lineno or 1, exc.msg))
     except ValueError as exc:  # null bytes
         return PythonFacts(syntax_error=(1, str(exc)))
-    collector = _Collector(tree)
+    outline = _Outline(tree)
+    if imports_only:
+        return PythonFacts(imports=outline.imports)
+    lines = None if focus is None else _focus_lines(source.lower(), focus, outline)
+    collector = _Collector(tree, outline, lines)
     collector.visit(tree)
+    collector.facts.imports.sort(key=lambda fact: fact.line)
     return collector.facts
+
+
+# The fields holding statement lists, per node type: all an outline walks.
+_STATEMENT_LISTS: dict[type[ast.AST], tuple[str, ...]] = {
+    ast.Module: ("body",),
+    ast.FunctionDef: ("body",),
+    ast.AsyncFunctionDef: ("body",),
+    ast.ClassDef: ("body",),
+    ast.If: ("body", "orelse"),
+    ast.For: ("body", "orelse"),
+    ast.AsyncFor: ("body", "orelse"),
+    ast.While: ("body", "orelse"),
+    ast.With: ("body",),
+    ast.AsyncWith: ("body",),
+    ast.Try: ("body", "handlers", "orelse", "finalbody"),
+    ast.TryStar: ("body", "handlers", "orelse", "finalbody"),
+    ast.ExceptHandler: ("body",),
+    ast.Match: ("cases",),
+    ast.match_case: ("body",),
+}
+_DOCUMENTED = frozenset({ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef})
+_BINDING_STATEMENTS = frozenset({ast.Assign, ast.AnnAssign, ast.With, ast.AsyncWith})
+
+
+class _Outline:
+    """What the statements alone say: imports, import aliases, docstrings, name bindings.
+
+    Walks statement lists only (bodies, else branches, handlers, match cases),
+    never into expressions, so it costs little beyond parsing.
+    """
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.imports: list[ImportFact] = []
+        self.aliases: dict[str, str] = {}  # local name -> the module or object it stands for
+        self.docstrings: set[int] = set()
+        self.bindings: list[tuple[ast.expr, ast.expr]] = []  # (target, value)
+        stack: list[ast.AST] = [tree]
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Import:
+                self._import(node)  # type: ignore[arg-type]
+                continue
+            if kind is ast.ImportFrom:
+                self._import_from(node)  # type: ignore[arg-type]
+                continue
+            if kind in _BINDING_STATEMENTS:
+                self._bindings(node)
+            for name in _STATEMENT_LISTS.get(kind, ()):
+                statements = getattr(node, name)
+                if name == "body" and kind in _DOCUMENTED:
+                    self._docstring(statements)
+                stack.extend(statements)
+        self.imports.sort(key=lambda fact: fact.line)
+
+    def _import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.imports.append(ImportFact(node.lineno, alias.name, 0, (), "import"))
+            if alias.asname:
+                self.aliases[alias.asname] = alias.name
+            else:
+                head = alias.name.split(".")[0]
+                self.aliases[head] = head
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        names = tuple(alias.name for alias in node.names)
+        self.imports.append(ImportFact(node.lineno, node.module or "", node.level, names, "from"))
+        if node.level == 0 and node.module:
+            for alias in node.names:
+                if alias.name != "*":
+                    self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def _docstring(self, body: list[ast.stmt]) -> None:
+        first = body[0] if body else None
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            self.docstrings.add(id(first.value))
+
+    def _bindings(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Assign):
+            self.bindings.extend((target, node.value) for target in node.targets)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            self.bindings.append((node.target, node.value))
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            self.bindings.extend(
+                (item.optional_vars, item.context_expr)
+                for item in node.items
+                if item.optional_vars is not None
+            )
 
 
 @dataclass(frozen=True)
@@ -142,11 +249,12 @@ class _Client:
 
 
 class _Collector(ast.NodeVisitor):
-    def __init__(self, tree: ast.Module) -> None:
-        self.facts = PythonFacts()
+    def __init__(self, tree: ast.Module, outline: _Outline, lines: list[int] | None) -> None:
+        self.lines = lines  # sorted lines worth visiting; None: all
+        self.facts = PythonFacts(imports=list(outline.imports))
         self.constants = ModuleConstants(tree)
-        self.aliases = _import_aliases(tree)
-        self.docstrings = _docstring_ids(tree)
+        self.aliases = outline.aliases
+        self.docstrings = outline.docstrings
         self.sql_nodes: dict[int, SqlText] = {}  # every node of an expression taken as SQL
         self.client_nodes: set[int] = set()  # client constructors kept in a name or called at once
         self.transaction_depth = 0
@@ -156,20 +264,33 @@ class _Collector(ast.NodeVisitor):
         self.metadata_schemas: dict[str, str] = {}
         self.clients: dict[str, list[_Client]] = {}
         self.requests: dict[str, tuple[Endpoint, ...] | None] = {}
-        self._bind_objects(tree)
+        self._bind_objects(outline.bindings)
 
     # -- names -------------------------------------------------------------
 
     def qualified(self, node: ast.expr) -> str | None:
         """``r.get`` as ``requests.get`` when ``import requests as r``; None if not a name."""
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
-            return None
-        head = self.aliases.get(node.id, node.id)
-        return ".".join([head, *reversed(parts)])
+        return _qualified(node, self.aliases)
+
+    def relevant(self, node: ast.AST) -> bool:
+        """Whether ``node`` spans a line in focus (nodes without lines always are)."""
+        if self.lines is None:
+            return True
+        start: int | None = getattr(node, "lineno", None)
+        if start is None:
+            return True
+        end: int = getattr(node, "end_lineno", None) or start
+        index = bisect.bisect_left(self.lines, start)
+        return index < len(self.lines) and self.lines[index] <= end
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for _, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and self.relevant(item):
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and self.relevant(value):
+                self.visit(value)
 
     # -- scopes ------------------------------------------------------------
 
@@ -180,14 +301,6 @@ class _Collector(ast.NodeVisitor):
         self.generic_visit(node)
         self.scope_depth -= 1
         self.transaction_depth, self.local_sql = saved
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            self.facts.imports.append(ImportFact(node.lineno, alias.name, 0, (), "import"))
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        names = tuple(alias.name for alias in node.names)
-        self.facts.imports.append(ImportFact(node.lineno, node.module or "", node.level, names, "from"))
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._visit_scope(node)
@@ -204,11 +317,13 @@ class _Collector(ast.NodeVisitor):
 
     def _visit_with(self, node: ast.With | ast.AsyncWith) -> None:
         for item in node.items:
-            self.visit(item)
+            if self.relevant(item):
+                self.visit(item)
         opens = any(_opens_transaction(item.context_expr) for item in node.items)
         self.transaction_depth += opens
         for statement in node.body:
-            self.visit(statement)
+            if self.relevant(statement):
+                self.visit(statement)
         self.transaction_depth -= opens
 
     def visit_With(self, node: ast.With) -> None:
@@ -586,27 +701,26 @@ class _Collector(ast.NodeVisitor):
 
     # -- bound objects ---------------------------------------------------------
 
-    def _bind_objects(self, tree: ast.Module) -> None:
+    def _bind_objects(self, bindings: list[tuple[ast.expr, ast.expr]]) -> None:
         """Clients, request objects and metadata kept in names, wherever they are made."""
-        for node in ast.walk(tree):
-            for target, value in _bindings(node):
-                if not isinstance(value, ast.Call):
-                    continue
-                name = self.qualified(value.func)
-                text = _dotted(target)
-                if name is None or text is None:
-                    continue
-                kind = CLIENT_KINDS.get(name)
-                if kind is not None:
-                    self.clients.setdefault(text, []).append(self._client_from(value, name, kind))
-                elif name in REQUEST_OBJECTS:
-                    url = _argument_of(value, REQUEST_OBJECTS[name])
-                    targets = self._url_target(url, None)[0] if url is not None else None
-                    self.requests[text] = targets
-                elif name.partition(".")[0] == "sqlalchemy" and name.endswith("MetaData"):
-                    schema = _string_argument(value, None, "schema", self.constants)
-                    if schema is not None:
-                        self.metadata_schemas[text] = schema
+        for target, value in bindings:
+            if not isinstance(value, ast.Call):
+                continue
+            name = self.qualified(value.func)
+            text = _dotted(target)
+            if name is None or text is None:
+                continue
+            kind = CLIENT_KINDS.get(name)
+            if kind is not None:
+                self.clients.setdefault(text, []).append(self._client_from(value, name, kind))
+            elif name in REQUEST_OBJECTS:
+                url = _argument_of(value, REQUEST_OBJECTS[name])
+                targets = self._url_target(url, None)[0] if url is not None else None
+                self.requests[text] = targets
+            elif name.partition(".")[0] == "sqlalchemy" and name.endswith("MetaData"):
+                schema = _string_argument(value, None, "schema", self.constants)
+                if schema is not None:
+                    self.metadata_schemas[text] = schema
 
     def _client_from(self, node: ast.Call, name: str, kind: ClientKind) -> _Client:
         self.client_nodes.add(id(node))
@@ -616,23 +730,56 @@ class _Collector(ast.NodeVisitor):
 
 
 _COMPUTED = "the target is computed at run time"
+# Modules whose names, once imported, mark the lines a focused reading visits.
+_FOCUS_ROOTS = frozenset(
+    {*(name.split(".")[0] for name in (*CONNECTING_CALLS, *CLIENT_KINDS, *REQUEST_OBJECTS))}
+    | {"importlib", "sqlalchemy", "psycopg", "psycopg2"}
+)
+
+
+def _qualified(node: ast.expr, aliases: dict[str, str]) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    head = aliases.get(node.id, node.id)
+    return ".".join([head, *reversed(parts)])
+
+
+def _focus_lines(lowered: bytes, focus: tuple[bytes, ...], outline: _Outline) -> list[int]:
+    """Lines holding a focus string, a name imported from a client or SQL library, or a name
+    bound to an object made by one (``client = httpx.Client()``: every ``client.get`` line)."""
+    words = set(focus)
+    words.update(
+        name.lower().encode()
+        for name, target in outline.aliases.items()
+        if target.split(".")[0] in _FOCUS_ROOTS
+    )
+    for target, value in outline.bindings:
+        if isinstance(value, ast.Call):
+            made_by = _qualified(value.func, outline.aliases) or ""
+            bound = _dotted(target)
+            if made_by.split(".")[0] in _FOCUS_ROOTS and bound is not None:
+                words.add(bound.rsplit(".", 1)[-1].lower().encode())
+    starts = [0]
+    position = lowered.find(b"\n")
+    while position != -1:
+        starts.append(position + 1)
+        position = lowered.find(b"\n", position + 1)
+    lines: set[int] = set()
+    for word in words:
+        position = lowered.find(word)
+        while position != -1:
+            lines.add(bisect.bisect_right(starts, position))
+            position = lowered.find(word, position + len(word))
+    return sorted(lines)
 
 
 def _binding_for(bound: list[_Client], line: int) -> _Client:
     before = [c for c in bound if c.line <= line]
     return max(before, key=lambda c: c.line) if before else bound[0]
-
-
-def _bindings(node: ast.AST) -> Iterator[tuple[ast.expr, ast.expr]]:
-    if isinstance(node, ast.Assign):
-        for target in node.targets:
-            yield target, node.value
-    elif isinstance(node, ast.AnnAssign) and node.value is not None:
-        yield node.target, node.value
-    elif isinstance(node, ast.With | ast.AsyncWith):
-        for item in node.items:
-            if item.optional_vars is not None:
-                yield item.optional_vars, item.context_expr
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -716,36 +863,3 @@ def _foreign_key_targets(node: ast.Call, construct: str, constants: ModuleConsta
         if prefix.complete:
             targets.append(prefix.text)
     return targets
-
-
-def _import_aliases(tree: ast.Module) -> dict[str, str]:
-    """Local name -> the module or object it stands for, from every absolute import."""
-    aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-                else:
-                    head = alias.name.split(".")[0]
-                    aliases[head] = head
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            for alias in node.names:
-                if alias.name != "*":
-                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return aliases
-
-
-def _docstring_ids(tree: ast.Module) -> set[int]:
-    ids: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                ids.add(id(body[0].value))
-    return ids

@@ -1,9 +1,11 @@
 """Results of the code scan kept between runs, keyed by the hash of what they depend on.
 
-Two kinds of entries: a file's findings under one rule (keyed by the file's
-content, its path, the parts of the contract the rule reads and the analyser's
-own source), and the analysis of a piece of SQL (keyed by its text; parsing
-is the costly part and does not depend on the contract). The cache lives in
+Three kinds of entries: a file's findings under one rule (keyed by the file's
+content digest, its path, the parts of the contract the rule reads and the
+analyser's own source); the analysis of a piece of SQL (keyed by its text;
+parsing is the costly part and does not depend on the contract); and each
+file's content digest under its modification time, size and inode, so that a
+file unchanged since the last run is not even read (as git's index does). The cache lives in
 ``FITGATE_CACHE_DIR`` or ``<code_root>/.fitgate-cache``; ``FITGATE_CACHE_DIR=off``
 keeps it in memory only. It is plain JSON: reading it never executes anything.
 """
@@ -26,7 +28,7 @@ from fitness.code.sql_analysis import SqlAnalysis, analyse_sql
 
 CACHE_ENV = "FITGATE_CACHE_DIR"
 CACHE_FILE = "code-scan.json"
-_FORMAT = 1
+_FORMAT = 2
 _KEEP_GENERATIONS = 8  # entries unused for this many saves are dropped
 
 
@@ -57,14 +59,27 @@ def analyser_version() -> str:
     return hasher.hexdigest()
 
 
+Signature = tuple[int, int, int]  # mtime_ns, size, inode: unchanged files are not read again
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A rule's findings in one file, and whether the file had to be parsed for them."""
+
+    findings: list[Finding]
+    read_closely: bool
+
+
 class ScanCache:
     """Findings per file and SQL analyses, in memory and (when a folder is given) on disk."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
-        self._verdicts: dict[str, list[Any]] = {}
-        self._sql: dict[str, list[Any]] = {}
-        self._python: dict[str, PythonFacts] = {}
+        self._verdicts: dict[str, list[Any]] = {}  # key -> [generation, read closely, rows]
+        self._sql: dict[str, list[Any]] = {}  # text digest -> [generation, analysis]
+        self._digests: dict[str, list[Any]] = {}  # path -> [generation, mtime_ns, size, inode, digest]
+        self._python: dict[tuple[str, bool, tuple[bytes, ...] | None], PythonFacts] = {}
+        self._files: dict[Path, tuple[Signature, bytes, bytes]] = {}
         self._generation = 0
         self._dirty = False
         self._load()
@@ -73,39 +88,69 @@ class ScanCache:
     def path(self) -> Path | None:
         return self.folder / CACHE_FILE if self.folder is not None else None
 
-    def findings(self, key: str) -> list[Finding] | None:
+    def known_digest(self, path: Path, signature: Signature) -> str | None:
+        """The content digest of a file seen before with this very signature."""
+        entry = self._digests.get(str(path))
+        if entry is None or tuple(entry[1:4]) != signature:
+            return None
+        self._touch(entry)
+        return str(entry[4])
+
+    def remember_digest(self, path: Path, signature: Signature, content: str) -> None:
+        self._digests[str(path)] = [self._generation, *signature, content]
+        self._dirty = True
+
+    def verdict(self, key: str) -> Verdict | None:
         entry = self._verdicts.get(key)
         if entry is None:
             return None
-        if entry[0] != self._generation:
-            entry[0] = self._generation
-            self._dirty = True
-        return [Finding(*row) for row in entry[1]]
+        self._touch(entry)
+        return Verdict([Finding(*row) for row in entry[2]], bool(entry[1]))
 
-    def store_findings(self, key: str, findings: list[Finding]) -> None:
-        rows = [[f.line, f.message, f.hint, f.code, f.note] for f in findings]
-        self._verdicts[key] = [self._generation, rows]
+    def store_verdict(self, key: str, verdict: Verdict) -> None:
+        rows = [[f.line, f.message, f.hint, f.code, f.note] for f in verdict.findings]
+        self._verdicts[key] = [self._generation, verdict.read_closely, rows]
         self._dirty = True
 
     def sql_analysis(self, text: str) -> SqlAnalysis:
         key = digest(text.encode("utf-8", "surrogatepass"))
         entry = self._sql.get(key)
         if entry is not None:
-            if entry[0] != self._generation:
-                entry[0] = self._generation
-                self._dirty = True
+            self._touch(entry)
             return SqlAnalysis.from_json(entry[1])
         analysis = analyse_sql(text)
         self._sql[key] = [self._generation, analysis.to_json()]
         self._dirty = True
         return analysis
 
-    def python_facts(self, key: str, data: bytes) -> PythonFacts:
+    def python_facts(
+        self, key: str, data: bytes, *, imports_only: bool = False, focus: tuple[bytes, ...] | None = None
+    ) -> PythonFacts:
         """Facts of a Python file, kept in memory for the other rules of this run."""
-        facts = self._python.get(key)
+        complete = self._python.get((key, False, None))
+        if complete is not None:
+            return complete
+        memo = (key, imports_only, focus)
+        facts = self._python.get(memo)
         if facts is None:
-            facts = self._python[key] = extract_python_facts(data)
+            facts = self._python[memo] = extract_python_facts(data, imports_only=imports_only, focus=focus)
         return facts
+
+    def file_bytes(self, path: Path, signature: Signature) -> tuple[bytes, bytes]:
+        """A file's bytes and their lower-case form, read once per process while unchanged
+        (the rules of one run read the same files)."""
+        known = self._files.get(path)
+        if known is not None and known[0] == signature:
+            return known[1], known[2]
+        data = path.read_bytes()
+        lowered = data.lower()
+        self._files[path] = (signature, data, lowered)
+        return data, lowered
+
+    def _touch(self, entry: list[Any]) -> None:
+        if entry[0] != self._generation:
+            entry[0] = self._generation
+            self._dirty = True
 
     def save(self) -> None:
         """Write the cache if anything changed; a folder that cannot be written is skipped."""
@@ -117,6 +162,7 @@ class ScanCache:
             "format": _FORMAT,
             "analyser": analyser_version(),
             "generation": self._generation,
+            "digests": {k: v for k, v in self._digests.items() if v[0] > oldest},
             "verdicts": {k: v for k, v in self._verdicts.items() if v[0] > oldest},
             "sql": {k: v for k, v in self._sql.items() if v[0] > oldest},
         }
@@ -150,6 +196,7 @@ class ScanCache:
         ):
             return
         self._generation = int(document.get("generation", 0)) + 1
+        self._digests = document.get("digests", {})
         self._verdicts = document.get("verdicts", {})
         self._sql = document.get("sql", {})
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 
-from fitness.code.package_scan import FileRule, SourceText, scan_services
+from fitness.code.markers import Aspect
+from fitness.code.package_scan import FileRule, Markers, SourceText, scan_services
 from fitness.code.scan_cache import Finding
 from fitness.code.sources import SourceFile, SourceKind
 from fitness.code.sql_analysis import SqlAnalysis
@@ -39,7 +40,8 @@ class SchemaReferenceRule(FileRule):
     def __init__(self, config: Config, service: Service) -> None:
         self.service = service
         self.owners = {s.schema: s for s in config.services.values() if s.name != service.name}
-        self._markers = tuple(sorted(schema.encode() for schema in self.owners))
+        self._markers = Aspect(tuple((schema.encode(),) for schema in sorted(self.owners)))
+        self._focus = tuple(schema.encode() for schema in sorted(self.owners))
         self._fingerprint = json.dumps(
             [
                 service.name,
@@ -48,16 +50,16 @@ class SchemaReferenceRule(FileRule):
             ]
         )
 
-    def markers(self, file: SourceFile) -> tuple[bytes, ...]:
-        return self._markers
+    def markers(self, file: SourceFile) -> Markers:
+        return {"sql": self._markers}
 
     def fingerprint(self) -> str:
         return self._fingerprint
 
-    def check(self, file: SourceFile, source: SourceText) -> list[Finding]:
+    def check(self, file: SourceFile, source: SourceText, aspects: frozenset[str]) -> list[Finding]:
         if file.kind is SourceKind.SQL:
             return self._sql_findings(source.sql(source.text), source, 1, exact=True, executed=True)
-        facts = source.python()
+        facts = source.python(focus=self._focus)
         if facts.syntax_error is not None:
             line, problem = facts.syntax_error
             return [

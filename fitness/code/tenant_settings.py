@@ -28,7 +28,8 @@ from __future__ import annotations
 import json
 
 from fitness.code.literal_scanning import StartupOption, settings_file_literals
-from fitness.code.package_scan import FileRule, SourceText
+from fitness.code.markers import Aspect
+from fitness.code.package_scan import FileRule, Markers, SourceText
 from fitness.code.python_facts import SqlText
 from fitness.code.scan_cache import Finding
 from fitness.code.sources import SourceFile, SourceKind
@@ -42,16 +43,16 @@ class TenantSettingRule(FileRule):
 
     def __init__(self, config: Config) -> None:
         self.setting = config.tenancy.setting.lower()
-        self._markers = (self.setting.encode(), b"set_config")
+        self._markers = Aspect(((self.setting.encode(),), (b"set_config",)))
         self.fix = f"SELECT set_config('{self.setting}', %s, true) inside `with conn.transaction():`"
 
-    def markers(self, file: SourceFile) -> tuple[bytes, ...]:
-        return self._markers
+    def markers(self, file: SourceFile) -> Markers:
+        return {"tenant": self._markers}
 
     def fingerprint(self) -> str:
         return json.dumps([self.setting])
 
-    def check(self, file: SourceFile, source: SourceText) -> list[Finding]:
+    def check(self, file: SourceFile, source: SourceText, aspects: frozenset[str]) -> list[Finding]:
         if file.kind is SourceKind.SETTINGS:
             _, options = settings_file_literals(source.text)
             return self._option_findings(options, source)

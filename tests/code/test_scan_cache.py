@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,9 +30,9 @@ def shop(tmp_path: Path) -> Path:
 def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     parsed: list[int] = []
 
-    def counting(source: bytes) -> PythonFacts:
+    def counting(source: bytes, **options: Any) -> PythonFacts:
         parsed.append(len(source))
-        return extract_python_facts(source)
+        return extract_python_facts(source, **options)
 
     monkeypatch.setattr(scan_cache, "extract_python_facts", counting)
     return parsed
