@@ -20,7 +20,7 @@ from fitness.code.markers import Aspect, matched_aspects
 from fitness.code.python_facts import PythonFacts
 from fitness.code.scan_cache import Finding, ScanCache, Verdict, analyser_version, digest, scan_cache
 from fitness.code.sources import SourceFile, SourceKind, package_files
-from fitness.code.sql_analysis import SqlAnalysis
+from fitness.code.sql_facts import SqlAnalysis
 from fitness.config import Config, Service
 from fitness.engine.fitness_function import Findings
 

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from fitness.code.python_facts import PythonFacts, extract_python_facts
-from fitness.code.sql_analysis import SqlAnalysis, analyse_sql
+from fitness.code.sql_facts import SqlAnalysis
 
 CACHE_ENV = "FITGATE_CACHE_DIR"
 CACHE_FILE = "code-scan.json"
 _FORMAT = 2
-_KEEP_GENERATIONS = 8  # entries unused for this many saves are dropped
+_KEEP_GENERATIONS = 8  # entries unused in the last runs that changed the cache are dropped
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,8 @@ class ScanCache:
         if entry is not None:
             self._touch(entry)
             return SqlAnalysis.from_json(entry[1])
+        from fitness.code.sql_analysis import analyse_sql  # sqlglot takes 0.5 s to import: only when parsing
+
         analysis = analyse_sql(text)
         self._sql[key] = [self._generation, analysis.to_json()]
         self._dirty = True
@@ -148,9 +150,8 @@ class ScanCache:
         return data, lowered
 
     def _touch(self, entry: list[Any]) -> None:
-        if entry[0] != self._generation:
-            entry[0] = self._generation
-            self._dirty = True
+        """Mark an entry used in this run; it is written with the next change, not alone."""
+        entry[0] = self._generation
 
     def save(self) -> None:
         """Write the cache if anything changed; a folder that cannot be written is skipped."""

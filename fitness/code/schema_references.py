@@ -20,7 +20,7 @@ from fitness.code.markers import Aspect
 from fitness.code.package_scan import FileRule, Markers, SourceText, scan_services
 from fitness.code.scan_cache import Finding
 from fitness.code.sources import SourceFile, SourceKind
-from fitness.code.sql_analysis import SqlAnalysis
+from fitness.code.sql_facts import SqlAnalysis
 from fitness.config import Config, Service
 from fitness.engine.fitness_function import Findings
 

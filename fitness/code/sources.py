@@ -51,19 +51,21 @@ def kind_of(name: str) -> SourceKind | None:
 
 def package_files(code_root: Path, package: str) -> Iterator[SourceFile]:
     """Every Python, SQL and settings file under ``package`` (dotted, below ``code_root``)."""
-    root = code_root.joinpath(*package.split("."))
+    root = os.path.join(code_root, *package.split("."))
+    prefix = len(str(code_root)) + 1
     for folder, subfolders, names in os.walk(root):
         subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED_FOLDERS and not d.startswith("."))
-        relative_parts = Path(folder).relative_to(root).parts
+        relative = os.path.relpath(folder, root)
+        relative_parts = [] if relative == "." else relative.split(os.sep)
         for name in sorted(names):
             kind = kind_of(name)
             if kind is None:
                 continue
-            path = Path(folder, name)
-            display = path.relative_to(code_root).as_posix()
+            full = os.path.join(folder, name)
             module = None
             if kind is SourceKind.PYTHON:
                 stem = name[:-3]
                 parts = [package, *relative_parts] + ([] if stem == "__init__" else [stem])
                 module = ".".join(parts)
-            yield SourceFile(path, display, kind, module, len(relative_parts))
+            display = full[prefix:].replace(os.sep, "/")
+            yield SourceFile(Path(full), display, kind, module, len(relative_parts))

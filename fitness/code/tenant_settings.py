@@ -33,7 +33,7 @@ from fitness.code.package_scan import FileRule, Markers, SourceText
 from fitness.code.python_facts import SqlText
 from fitness.code.scan_cache import Finding
 from fitness.code.sources import SourceFile, SourceKind
-from fitness.code.sql_analysis import SettingChange, SqlAnalysis
+from fitness.code.sql_facts import SettingChange, SqlAnalysis
 from fitness.config import Config
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fitness.code import scan_cache
+from fitness.code import scan_cache, sql_analysis
 from fitness.code.python_facts import PythonFacts, extract_python_facts
 from fitness.code.schema_references import check_schema_references
 from fitness.config import load_config
@@ -83,8 +83,8 @@ def test_sql_analyses_are_kept_by_text(shop: Path, monkeypatch: pytest.MonkeyPat
     check_schema_references(load_config(shop))
     fresh_process_caches(monkeypatch)
     analysed: list[str] = []
-    original = scan_cache.analyse_sql
-    monkeypatch.setattr(scan_cache, "analyse_sql", lambda text: analysed.append(text) or original(text))
+    original = sql_analysis.analyse_sql
+    monkeypatch.setattr(sql_analysis, "analyse_sql", lambda text: analysed.append(text) or original(text))
     shop.write_text(shop.read_text().replace("beta: [orders]", "beta: [orders, invoices]"))
     check_schema_references(load_config(shop))
     assert analysed == []  # the contract changed, the SQL did not: no statement parsed again

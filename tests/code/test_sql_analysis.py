@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fitness.code.sql_analysis import SqlAnalysis, analyse_sql
+from fitness.code.sql_analysis import analyse_sql
+from fitness.code.sql_facts import SqlAnalysis
 
 
 def tables(text: str) -> list[tuple[str, str, int, bool]]:
