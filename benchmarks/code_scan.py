@@ -41,7 +41,17 @@ SERVICES = (
 ROOT_PACKAGE = "bench_platform"
 FILES_PER_SERVICE = 62
 FIRST_PORT = 9001
-FORBIDDEN_CLIENTS = ("requests", "httpx", "aiohttp", "urllib3", "grpc", "websockets", "socket", "http", "urllib")
+FORBIDDEN_CLIENTS = (
+    "requests",
+    "httpx",
+    "aiohttp",
+    "urllib3",
+    "grpc",
+    "websockets",
+    "socket",
+    "http",
+    "urllib",
+)
 
 
 def published(service: str) -> list[str]:
@@ -151,7 +161,7 @@ def module_source(service: str, index: int, number: int) -> str:
             '        "state": item.state,',
             f'        "view": {handler},',
             "    }",
-            f"    for key in sorted(result):",
+            "    for key in sorted(result):",
             "        if not result[key] and key != 'view':",
             '            log.debug("empty field %s", key)',
             "    return result",
@@ -201,7 +211,10 @@ PLANTED = {
         f'import httpx\nSTOCK = httpx.get("http://127.0.0.1:{FIRST_PORT + SERVICES.index("inventory")}/v1/stock")\n',
         "no-cross-service-calls",
     ),
-    ("media", 7): ('import requests\nCDN = requests.get("https://cdn.unknown.example/logo.png")\n', "no-cross-service-calls"),
+    ("media", 7): (
+        'import requests\nCDN = requests.get("https://cdn.unknown.example/logo.png")\n',
+        "no-cross-service-calls",
+    ),
     ("reports", 9): (
         "def as_tenant(conn, tenant):\n"
         "    conn.execute(\"SELECT set_config('app.tenant_id', %s, false)\", (tenant,))\n",
@@ -217,7 +230,8 @@ def generate(root: Path) -> tuple[Path, int, int]:
     (package / "platform").mkdir(parents=True)
     (package / "__init__.py").write_text('"""A generated platform for benchmarks."""\n')
     (package / "platform" / "__init__.py").write_text('"""Shared kernel."""\n')
-    (package / "platform" / "db.py").write_text(textwrap.dedent('''\
+    (package / "platform" / "db.py").write_text(
+        textwrap.dedent('''\
         """Connections: the tenant is set per transaction."""
         from contextlib import contextmanager
 
@@ -226,13 +240,16 @@ def generate(root: Path) -> tuple[Path, int, int]:
             with pool.connection() as conn, conn.transaction():
                 conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
                 yield conn
-        '''))
-    (package / "platform" / "events.py").write_text(textwrap.dedent('''\
+        ''')
+    )
+    (package / "platform" / "events.py").write_text(
+        textwrap.dedent('''\
         """Domain events."""
 
         def write_event(conn, kind, aggregate_id, name, payload):
             conn.execute("SELECT 1", ())
-        '''))
+        ''')
+    )
     files = lines = 0
     for index, service in enumerate(SERVICES):
         folder = package / service
@@ -250,7 +267,9 @@ def generate(root: Path) -> tuple[Path, int, int]:
     config = root / "quality-attributes.yaml"
     services = []
     for index, service in enumerate(SERVICES):
-        reads = ", ".join(f"{other}: [{', '.join(tables)}]" for other, tables in sorted(reads_of(index).items()))
+        reads = ", ".join(
+            f"{other}: [{', '.join(tables)}]" for other, tables in sorted(reads_of(index).items())
+        )
         services.append(
             f"  {service}:\n"
             f"    schema: {service}\n    role: {service}_service\n    package: {ROOT_PACKAGE}.{service}\n"
@@ -321,6 +340,8 @@ def main() -> int:
     sys.path.insert(0, str(root))
     python_files = sorted((root / ROOT_PACKAGE).rglob("*.py"))
     print(f"tree: {len(SERVICES)} service packages, {files} files, {lines:,} lines in {root}")
+    one, five, fifteen = os.getloadavg()
+    print(f"load average at start: {one:.1f} {five:.1f} {fifteen:.1f} ({os.cpu_count()} cores)")
 
     def parse_everything() -> int:
         for path in python_files:
@@ -372,12 +393,16 @@ def main() -> int:
         "tenant-scope": sorted(v.subject for v in checks[2].violations),
     }
     closely = next(n for n in calls.notes if n.startswith("code: "))
+    read, _, closely_read = closely.rpartition(" scanned, ")
+    closely = f"{read.split(' files of ')[0].removeprefix('code: ')} files scanned, {closely_read}"
 
-    print(f"import-linter: {'contracts broken' if linter_code else 'contracts kept'} (it sees the planted import "
-          "and client imports)")
+    print(
+        f"import-linter: {'contracts broken' if linter_code else 'contracts kept'} (it sees the planted import "
+        "and client imports)"
+    )
     for fitness_id, subjects in found.items():
         print(f"fitgate {fitness_id}: {len(subjects)} violation(s): {', '.join(subjects)}")
-    print(f"fitgate no-cross-service-calls {closely}")
+    print(f"fitgate no-cross-service-calls: {closely}")
     print()
     print(f"{'measurement (best of ' + str(repeat) + ')':58} {'seconds':>8} {'vs import-linter':>17}")
     rows = [
@@ -408,6 +433,8 @@ def main() -> int:
             repeat, nothing, lambda c=command: subprocess.run(c, env=env, capture_output=True, check=False)
         )
         print(f"{label:66} {seconds:6.2f} s")
+    one, five, fifteen = os.getloadavg()
+    print(f"load average at end: {one:.1f} {five:.1f} {fifteen:.1f}")
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
     return 0

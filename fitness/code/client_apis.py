@@ -105,6 +105,3 @@ CLIENT_KINDS: dict[str, ClientKind] = {
 
 # Objects that carry a target to a connecting call (``urlopen(Request(url))``).
 REQUEST_OBJECTS: dict[str, TargetArgument] = {"urllib.request.Request": _url(0)}
-
-# Top-level packages whose mention makes a file worth reading closely.
-CLIENT_PACKAGES = ("requests", "httpx", "aiohttp", "urllib", "http", "grpc", "websockets", "socket")

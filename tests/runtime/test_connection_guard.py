@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import ExternalServer, free_port, read_log, write_config
+from tests.runtime.processes import ExternalServer, free_port, read_log, write_config
 
 SCRIPT = """
 import socket, sys
@@ -49,7 +49,11 @@ def run_guarded(tmp_path: Path, mode: str, other: ExternalServer) -> tuple[str, 
         other_port = other.address.rsplit(":", 1)[1]
         done = subprocess.run(
             [sys.executable, str(script), str(config), str(beta_port), other_port],
-            capture_output=True, text=True, env=env, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         return done.stdout, read_log(log)
@@ -87,8 +91,11 @@ def test_a_bad_mode_is_one_line(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"alpha": free_port()})
     done = subprocess.run(
         [sys.executable, "-m", "fitness.runtime.launcher", "--config", str(config), "--service", "alpha"],
-        capture_output=True, text=True, env={"FITGATE_GUARD": "maybe", "PATH": "/usr/bin:/bin"},
-        timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env={"FITGATE_GUARD": "maybe", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
@@ -100,7 +107,10 @@ def test_an_unknown_service_is_one_line(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"alpha": free_port()})
     done = subprocess.run(
         [sys.executable, "-m", "fitness.runtime.launcher", "--config", str(config), "--service", "gamma"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"fitgate: error: {config}: no service named gamma"]

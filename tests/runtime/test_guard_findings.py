@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_config
 
 from fitness.config import load_config
 from fitness.engine import CheckContext, Status
 from fitness.engine.runner import run_one
+from tests.runtime.processes import write_config
 
 
 def record(kind: str, service: str, site: str | None, **details: object) -> str:
@@ -65,7 +65,18 @@ def test_a_named_log_that_does_not_exist_is_an_error(
     assert "missing.jsonl: no such file" in (result.reason or "")
 
 
-def test_without_a_log_the_runtime_half_says_it_did_not_run(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_log_the_runtime_half_says_it_did_not_run(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("FITGATE_GUARD_LOG", raising=False)
     result = run_one(CheckContext(load_config(config)), "tenant-scope")
     assert any(n.startswith("runtime: not checked") for n in result.notes)
+
+
+def test_no_guard_is_installed_unless_asked(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fitness.runtime import install_guards
+
+    monkeypatch.delenv("FITGATE_GUARD", raising=False)
+    assert install_guards(load_config(config), "alpha") is None
+    monkeypatch.setenv("FITGATE_GUARD", "0")
+    assert install_guards(load_config(config), "alpha") is None

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ExternalServer, Service, free_port, read_log, write_config
 
 from fitness.config import load_config
 from fitness.engine import CheckContext, Status
 from fitness.engine.runner import run_one
 from fitness.pytest_plugin import DatabaseFactory
+from tests.runtime.processes import ExternalServer, Service, free_port, read_log, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,9 @@ class GuardedShop:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory, fitgate_databases: DatabaseFactory) -> Iterator[GuardedShop]:
+def shop(
+    tmp_path_factory: pytest.TempPathFactory, fitgate_databases: DatabaseFactory
+) -> Iterator[GuardedShop]:
     folder = tmp_path_factory.mktemp("guarded")
     ports = {"alpha": free_port(), "beta": free_port()}
     config = write_config(folder, ports)
@@ -62,7 +64,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory, fitgate_databases: DatabaseFa
         external.close()
 
 
-def runtime_violations(fitness_id: str, log: Path, monkeypatch: pytest.MonkeyPatch, config: Path) -> list[tuple[str, str]]:
+def runtime_violations(
+    fitness_id: str, log: Path, monkeypatch: pytest.MonkeyPatch, config: Path
+) -> list[tuple[str, str]]:
     monkeypatch.setenv("FITGATE_GUARD_LOG", str(log))
     monkeypatch.setenv("FITGATE_CACHE_DIR", "off")
     result = run_one(CheckContext(load_config(config)), fitness_id)
@@ -98,17 +102,21 @@ def test_a_call_to_another_service_is_caught(shop: GuardedShop, monkeypatch: pyt
     assert runtime_violations("no-cross-service-calls", shop.log, monkeypatch, shop.config) == [
         (
             f"{APP}:{CALL_LINE}",
-            f"at run time, service alpha connected to service beta at 127.0.0.1:{shop.beta.url.rsplit(':', 1)[1]}: "
+            f"at run time, service alpha connected to service beta at {shop.beta.url[len('http://') :]}: "
             "services never call each other",
         )
     ]
 
 
-def test_a_tenant_left_on_a_pooled_connection_is_caught(shop: GuardedShop, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_tenant_left_on_a_pooled_connection_is_caught(
+    shop: GuardedShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = len(read_log(shop.log))
     shop.alpha.get("/tenant/leak/tenant-b")
     leaked = shop.records_after(before)
-    assert [(r["kind"], r["site"], r["value"]) for r in leaked] == [("tenant-leak", f"{APP}:{LEAK_LINE}", "tenant-b")]
+    assert [(r["kind"], r["site"], r["value"]) for r in leaked] == [
+        ("tenant-leak", f"{APP}:{LEAK_LINE}", "tenant-b")
+    ]
     assert shop.alpha.get("/tenant/current") == {"tenant": "tenant-b"}  # the next request inherits it
     shop.alpha.get("/tenant/reset")
     shop.alpha.get("/tenant/leak-async/tenant-c")
@@ -119,7 +127,13 @@ def test_a_tenant_left_on_a_pooled_connection_is_caught(shop: GuardedShop, monke
 def test_refuse_mode_stops_the_call_and_discards_the_connection(shop: GuardedShop) -> None:
     log = shop.folder / "refuse.jsonl"
     port = free_port()
-    refusing = Service(shop.config, "alpha", port, {**shop.env, "FITGATE_GUARD": "refuse", "FITGATE_GUARD_LOG": str(log)}, shop.folder)
+    refusing = Service(
+        shop.config,
+        "alpha",
+        port,
+        {**shop.env, "FITGATE_GUARD": "refuse", "FITGATE_GUARD_LOG": str(log)},
+        shop.folder,
+    )
     try:
         hits = shop.beta.get("/hits")
         assert "refused" in refusing.get("/orders-from-beta")  # httpx reports a failed connection
