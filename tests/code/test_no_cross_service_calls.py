@@ -36,6 +36,7 @@ CLIENTS = {
     "shop/alpha/other_clients.py:13": "calls service gamma at 127.0.0.1:8003 with socket.create_connection",
     "shop/alpha/other_clients.py:15": "with socket.socket.connect to a target fitgate cannot read",
     "shop/alpha/other_clients.py:16": "calls service beta at 127.0.0.1:8002 with asyncio.open_connection",
+    "shop/alpha/other_clients.py:21": "calls service beta at 127.0.0.1:8002 with socket.socket.connect",
     "shop/alpha/external_calls.py:12": "calls api.unknown.example:443 with requests.get, which is not in "
     "services.alpha.external_hosts",
     "shop/alpha/external_calls.py:15": "calls api.unknown.example:443 with httpx.Client.get",
