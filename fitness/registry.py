@@ -17,6 +17,8 @@ BUILTIN: dict[str, str] = {
     "adr-traceability": "fitness.docs.adr_traceability:AdrTraceability",
     "rls-coverage": "fitness.rls.coverage:RlsCoverage",
     "event-completeness": "fitness.events.completeness:EventCompleteness",
+    "no-cross-service-calls": "fitness.code.no_cross_service_calls:NoCrossServiceCalls",
+    "tenant-scope": "fitness.code.tenant_scope:TenantScope",
 }
 
 FITNESS_IDS: tuple[str, ...] = tuple(BUILTIN)
