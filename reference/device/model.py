@@ -40,11 +40,14 @@ ROLE = "device_service"
 
 # directory.tenants is published to device: the admin token can name any tenant id.
 TENANT_STATUS = "SELECT status FROM directory.tenants WHERE tenant_id = %s AND id = %s"
-READ_AUTHORITY = "SELECT to_jsonb(a.*) FROM device.certificate_authorities AS a WHERE a.tenant_id = %s"
 READ_AUTHORITY_WITH_KEY = (
     "SELECT to_jsonb(a.*), k.private_key_pem FROM device.certificate_authorities AS a "
     "JOIN device.certificate_authority_keys AS k ON k.tenant_id = a.tenant_id AND k.id = a.id "
     "WHERE a.tenant_id = %s"
+)
+# Held until the transaction ends, by whoever is about to create a tenant's authority.
+LOCK_AUTHORITY_CREATION = (
+    "SELECT pg_advisory_xact_lock(hashtext('device.certificate_authorities'), hashtext(%s))"
 )
 STORE_AUTHORITY_KEY = (
     "INSERT INTO device.certificate_authority_keys (tenant_id, id, private_key_pem) VALUES (%s, %s, %s)"
@@ -268,32 +271,30 @@ class DeviceRegistry:
         if found is not None:
             return found
         await self.require_active_tenant(tx)
-        made = new_authority(tx.tenant_id, now=datetime.now(UTC))
-        try:
-            # A savepoint: when a concurrent request creates the tenant's authority first,
-            # only this attempt is undone and the transaction goes on with theirs.
-            async with tx.connection.transaction():
-                change = await self.authorities.create(
-                    tx,
-                    _certificate_columns(made.certificate),
-                    event_name="CertificateAuthorityCreated",
-                    actor=actor,
-                    details={
-                        "subject": made.certificate.subject,
-                        "serial_number": made.certificate.serial_number,
-                        "key_algorithm": made.certificate.key_algorithm,
-                        "fingerprint_sha256": made.certificate.fingerprint_sha256,
-                        "not_after": made.certificate.not_after,
-                    },
-                )
-                await tx.connection.execute(
-                    STORE_AUTHORITY_KEY, (tx.tenant_id, change.state["id"], made.private_key_pem)
-                )
-        except Conflict:
-            found = await self._read_authority(tx)
-            if found is None:
-                raise
+        # Concurrent first needs queue here; each one after the first then finds the authority.
+        # (Not a savepoint: rows written in one would carry a subtransaction's xmin, not the
+        # transaction id that the events record.)
+        await tx.connection.execute(LOCK_AUTHORITY_CREATION, (str(tx.tenant_id),))
+        found = await self._read_authority(tx)
+        if found is not None:
             return found
+        made = new_authority(tx.tenant_id, now=datetime.now(UTC))
+        change = await self.authorities.create(
+            tx,
+            _certificate_columns(made.certificate),
+            event_name="CertificateAuthorityCreated",
+            actor=actor,
+            details={
+                "subject": made.certificate.subject,
+                "serial_number": made.certificate.serial_number,
+                "key_algorithm": made.certificate.key_algorithm,
+                "fingerprint_sha256": made.certificate.fingerprint_sha256,
+                "not_after": made.certificate.not_after,
+            },
+        )
+        await tx.connection.execute(
+            STORE_AUTHORITY_KEY, (tx.tenant_id, change.state["id"], made.private_key_pem)
+        )
         return change.state, Authority(made.certificate.certificate_pem, made.private_key_pem)
 
     async def _read_authority(self, tx: TenantTransaction) -> tuple[dict[str, Any], Authority] | None:
@@ -303,10 +304,6 @@ class DeviceRegistry:
             return None
         state, private_key_pem = dict(row[0]), str(row[1])
         return state, Authority(state["certificate_pem"], private_key_pem)
-
-    async def find_authority(self, tx: TenantTransaction) -> dict[str, Any] | None:
-        """The tenant's authority, if it has one (never creates it)."""
-        return await one_json(tx, READ_AUTHORITY, (tx.tenant_id,))
 
     # Certificates
 
