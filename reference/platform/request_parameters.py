@@ -8,6 +8,7 @@ time with its zone: a naive time would mean a different instant on every server.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,6 +21,8 @@ IfMatch = Annotated[
     Header(alias="If-Match", description="the version (ETag) the change is based on; 409 if stale"),
 ]
 PageSize = Annotated[int, Query(ge=1, le=500, description="at most this many items")]
+# An entity tag (RFC 9110 8.8.3), weak or strong, holding a version; bare digits are accepted too.
+_VERSION_TAG = re.compile(r'^(?:(?:W/)?"([0-9]+)"|([0-9]+))$')
 
 
 def with_etag(response: Response, state: dict[str, Any]) -> dict[str, Any]:
@@ -32,10 +35,11 @@ def expected_version(if_match: str | None) -> int | None:
     """The version in ``If-Match`` (``"3"``, ``W/"3"`` or ``3``); None for no header or ``*``."""
     if if_match is None or if_match.strip() == "*":
         return None
-    raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit() or int(raw) < 1:
+    match = _VERSION_TAG.match(if_match.strip())
+    digits = match and (match.group(1) or match.group(2))
+    if not digits or int(digits) < 1:
         raise InvalidInput("If-Match", f'{if_match!r} is not a version such as "3"')
-    return int(raw)
+    return int(digits)
 
 
 def aware_time(moment: datetime, field: str = "at") -> datetime:
