@@ -31,7 +31,7 @@ from reference.device.x509_authority import (
 )
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
 from reference.platform.errors import Conflict, InvalidInput, NotFound
-from reference.platform.event_store import RETURNED_COLUMNS, Actor, EventStore, RecordedEvent
+from reference.platform.event_store import Actor, EventStore, RecordedEvent
 from reference.platform.json_rows import all_json, one_json
 from reference.platform.tenancy import TenantTransaction
 
@@ -80,16 +80,6 @@ LIST_CERTIFICATES = (
 CERTIFICATES_OF_DEVICE = (
     "SELECT to_jsonb(c.*) FROM device.certificates AS c "
     "WHERE c.tenant_id = %s AND c.device_id = %s ORDER BY c.serial_number"
-)
-# The latest event at a time of every certificate ever bound to the device by then (an index
-# on the device named in certificate events finds them); the caller keeps those still bound.
-CERTIFICATE_EVENTS_OF_DEVICE_AT = (
-    "SELECT DISTINCT ON (e.aggregate_id) " + RETURNED_COLUMNS + " FROM device.domain_event AS e "
-    "WHERE e.tenant_id = %(tenant_id)s AND e.kind = 'Certificate' AND e.event_at <= %(at)s "
-    "AND e.aggregate_id IN (SELECT b.aggregate_id FROM device.domain_event AS b "
-    "  WHERE b.tenant_id = %(tenant_id)s AND b.kind = 'Certificate' "
-    "  AND b.state ->> 'device_id' = %(device_id)s::text AND b.event_at <= %(at)s) "
-    "ORDER BY e.aggregate_id, e.version DESC"
 )
 REVOKED_CERTIFICATES = (
     "SELECT serial_number, revoked_at, revocation_reason FROM device.certificates "
@@ -237,20 +227,10 @@ class DeviceRegistry:
         """The device as it was at ``at``, from its events; 404 if it was not registered yet."""
         return await self._state_at(tx, "Device", device_id, at)
 
-    async def certificates_of_device(
-        self, tx: TenantTransaction, device_id: UUID, at: datetime | None = None
-    ) -> list[dict[str, Any]]:
-        """The certificates bound to the device now, or (with ``at``) as they were bound then."""
-        if at is None:
-            await self.devices.get(tx, device_id)
-            return await all_json(tx, CERTIFICATES_OF_DEVICE, (tx.tenant_id, device_id))
-        await self.device_at(tx, device_id, at)
-        cursor = await tx.connection.execute(
-            CERTIFICATE_EVENTS_OF_DEVICE_AT, {"tenant_id": tx.tenant_id, "device_id": device_id, "at": at}
-        )
-        events = [await self.store.upcast(tx, RecordedEvent.from_row(row)) for row in await cursor.fetchall()]
-        bound = [e.state for e in events if e.state.get("device_id") == str(device_id)]
-        return sorted(bound, key=lambda state: str(state["serial_number"]))
+    async def certificates_of_device(self, tx: TenantTransaction, device_id: UUID) -> list[dict[str, Any]]:
+        """The certificates bound to the device now (revoked ones too: they stay bound, for the record)."""
+        await self.devices.get(tx, device_id)
+        return await all_json(tx, CERTIFICATES_OF_DEVICE, (tx.tenant_id, device_id))
 
     # The certificate authority
 

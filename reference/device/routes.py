@@ -127,13 +127,11 @@ def _devices(registry: DeviceRegistry) -> APIRouter:
 
     @router.get("/{device_id}/certificates", response_model=list[Certificate])
     async def certificates_of_device(
-        device_id: UUID, caller: TenantCaller, service: Runtime, at: At = None
+        device_id: UUID, caller: TenantCaller, service: Runtime
     ) -> list[dict[str, Any]]:
-        """The certificates bound to the device; with ``at``, those bound to it then (as they were)."""
+        """The certificates bound to the device now; where each was bound before is in its own history."""
         async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            return await registry.certificates_of_device(
-                tx, device_id, None if at is None else aware_time(at)
-            )
+            return await registry.certificates_of_device(tx, device_id)
 
     return router
 

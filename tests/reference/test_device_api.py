@@ -492,17 +492,6 @@ def test_which_device_was_the_certificate_bound_to_at_each_past_time(
     naive = device.get(path, params={"at": "2025-01-01T00:00:00"}, headers=tenant.reader)
     assert_error(naive, 422, "invalid_input", "at")
 
-    # The reverse question: which certificates were bound to the monitor at each time.
-    monitor_path = f"/v1/devices/{monitor['id']}/certificates"
-    during = device.get(monitor_path, params={"at": changes[2][0].isoformat()}, headers=tenant.reader).json()
-    assert [(c["id"], c["version"]) for c in during] == [(certificate["id"], 3)]
-    after = device.get(monitor_path, params={"at": changes[3][0].isoformat()}, headers=tenant.reader).json()
-    assert after == []
-    before_registration = (datetime.fromisoformat(monitor["created_at"]) - timedelta(seconds=1)).isoformat()
-    assert_error(
-        device.get(monitor_path, params={"at": before_registration}, headers=tenant.reader), 404, "not_found"
-    )
-
 
 def test_the_revocation_list(device: httpx.Client, new_tenant: Callable[[], TenantCaller]) -> None:
     tenant = new_tenant()
@@ -667,3 +656,40 @@ def test_seeded_tenants_are_served(device: httpx.Client, tokens: Tokens) -> None
     )
     assert [c["revocation_reason"] for c in revoked.json()["items"]] == ["superseded"]
     assert UUID(devices[0]["tenant_id"]) == TENANT_B.id
+
+
+def test_a_suspended_tenant_gets_no_new_devices_or_certificates_but_can_revoke(
+    device: httpx.Client,
+    superuser: psycopg.Connection[tuple[object, ...]],
+    new_tenant: Callable[[], TenantCaller],
+) -> None:
+    tenant = new_tenant()
+    pump = register_device(device, tenant, "SUS-1")
+    certificate = issue_certificate(device, tenant, "sus")
+    # Directory has no endpoint for it yet: suspend the row, and restore it (its event still matches) after.
+    suspend = "UPDATE directory.tenants SET status = %s WHERE tenant_id = %s"
+    superuser.execute(suspend, ("suspended", tenant.id))
+    try:
+        refused = [
+            device.post(
+                "/v1/devices",
+                json={"name": "x", "serial_number": "SUS-2", "model": "m", "kind": "k1"},
+                headers=tenant.admin,
+            ),
+            device.post(
+                "/v1/certificates", json={"generate_key": "ed25519", "common_name": "x"}, headers=tenant.admin
+            ),
+            bind(device, tenant, certificate["id"], pump["id"]),
+        ]
+        for response in refused:
+            assert_error(response, 409, "conflict")
+            assert "suspended" in response.json()["message"]
+        revoked = device.post(
+            f"/v1/certificates/{certificate['id']}/revoke",
+            json={"reason": "privilege_withdrawn"},
+            headers=tenant.admin,
+        )
+        assert revoked.status_code == 200
+        assert device.post(f"/v1/devices/{pump['id']}/decommission", headers=tenant.admin).status_code == 200
+    finally:
+        superuser.execute(suspend, ("active", tenant.id))

@@ -39,7 +39,6 @@ def device_endpoints(victim: dict[str, Any], own: dict[str, Any]) -> list[Reques
         ("POST", f"/v1/devices/{device}/decommission", {"reason": "stolen"}),
         ("GET", f"/v1/devices/{device}/history", None),
         ("GET", f"/v1/devices/{device}/certificates", None),
-        ("GET", f"/v1/devices/{device}/certificates?at={now}", None),
         ("PUT", f"/v1/certificates/{own['certificate']}/device", {"device_id": device}),
     ]
 

@@ -54,6 +54,3 @@ GRANT SELECT ON device.event_types TO device_service;
 -- Events are appended, never changed or removed.
 GRANT SELECT, INSERT ON device.domain_event TO device_service;
 
--- "Which certificates were bound to device D at time T": the certificate events naming a device.
-CREATE INDEX domain_event_certificate_device ON device.domain_event (tenant_id, (state ->> 'device_id'), event_at)
-    WHERE kind = 'Certificate';
