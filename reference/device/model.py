@@ -59,9 +59,6 @@ LIST_DEVICES = (
     "AND (%(after)s::text IS NULL OR d.serial_number > %(after)s) "
     "ORDER BY d.serial_number LIMIT %(limit)s"
 )
-FIND_DEVICE_BY_SERIAL = (
-    "SELECT to_jsonb(d.*) FROM device.devices AS d WHERE d.tenant_id = %s AND d.serial_number = %s"
-)
 # Decommissioning takes the row lock first, then counts the device's live certificates.
 LOCK_DEVICE = "SELECT to_jsonb(d.*) FROM device.devices AS d WHERE d.tenant_id = %s AND d.id = %s FOR UPDATE"
 # Binding holds a share lock on its device until commit: a decommission waits, then sees the binding.
@@ -170,9 +167,6 @@ class DeviceRegistry:
     async def get_device(self, tx: TenantTransaction, device_id: UUID) -> dict[str, Any]:
         return await self.devices.get(tx, device_id)
 
-    async def find_device_by_serial(self, tx: TenantTransaction, serial_number: str) -> dict[str, Any] | None:
-        return await one_json(tx, FIND_DEVICE_BY_SERIAL, (tx.tenant_id, serial_number))
-
     async def list_devices(
         self, tx: TenantTransaction, *, status: str | None, kind: str | None, after: str | None, limit: int
     ) -> list[dict[str, Any]]:
@@ -269,7 +263,7 @@ class DeviceRegistry:
                 "serial_number": made.certificate.serial_number,
                 "key_algorithm": made.certificate.key_algorithm,
                 "fingerprint_sha256": made.certificate.fingerprint_sha256,
-                "not_after": made.certificate.not_after,
+                "not_after": made.certificate.not_after.isoformat(),
             },
         )
         await tx.connection.execute(
@@ -338,8 +332,8 @@ class DeviceRegistry:
                 "key_algorithm": facts.key_algorithm,
                 "key_source": key_source,
                 "fingerprint_sha256": facts.fingerprint_sha256,
-                "not_before": facts.not_before,
-                "not_after": facts.not_after,
+                "not_before": facts.not_before.isoformat(),
+                "not_after": facts.not_after.isoformat(),
             },
             aggregate_id=certificate_id,
         )
