@@ -1,6 +1,9 @@
-"""The device service: devices per tenant and the X.509 certificates bound to them.
+"""The device service: devices per tenant and the X.509 certificates bound to them (traceability, security).
 
-Not built yet (issue 3): its migrations, seed step and app come in this package.
-Until then the installer creates its roles and an empty ``device`` schema, and
-``fitgate serve all`` leaves it out.
+Each tenant has its own certificate authority (:mod:`reference.device.x509_authority`),
+created on first need; its private key stays in an internal table. Every change
+writes its domain event in the same transaction (:mod:`reference.device.model`),
+so "which device was this certificate bound to on date D" is one query on the
+certificate's events. The HTTP API is :mod:`reference.device.routes`, the ASGI app
+``reference.device.app:app``; ``python -m reference.device`` runs it.
 """

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from reference.platform.api_models import Strict
 
 Username = Annotated[
     str,
@@ -24,10 +26,6 @@ RoleName = Annotated[
         examples=["clinician"],
     ),
 ]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class NewTenant(Strict):
@@ -112,17 +110,3 @@ class RoleAssignment(BaseModel):
     created_at: datetime
     updated_at: datetime
     role_name: str | None = None
-
-
-class Event(BaseModel):
-    id: UUID
-    tenant_id: UUID
-    kind: str
-    aggregate_id: UUID
-    version: int
-    event_name: str
-    event_version: int
-    state: dict[str, Any]
-    payload: dict[str, Any]
-    event_at: datetime
-    tx_id: str

@@ -15,6 +15,7 @@ from uuid import UUID
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
 from reference.platform.errors import Conflict, NotFound
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
+from reference.platform.json_rows import all_json, one_json
 from reference.platform.tenancy import TenantTransaction
 
 SCHEMA = "directory"
@@ -123,14 +124,14 @@ class Directory:
         return await self.users.get(tx, user_id)
 
     async def find_user_by_username(self, tx: TenantTransaction, username: str) -> dict[str, Any] | None:
-        return await _one_json(tx, FIND_USER_BY_USERNAME, (tx.tenant_id, username))
+        return await one_json(tx, FIND_USER_BY_USERNAME, (tx.tenant_id, username))
 
     async def list_users(
         self, tx: TenantTransaction, *, status: str | None, after: str | None, limit: int
     ) -> list[dict[str, Any]]:
         """Users ordered by username, from just after ``after``."""
         parameters = {"tenant_id": tx.tenant_id, "status": status, "after": after, "limit": limit}
-        return await _all_json(tx, LIST_USERS, parameters)
+        return await all_json(tx, LIST_USERS, parameters)
 
     async def rename_user(
         self,
@@ -204,12 +205,12 @@ class Directory:
         return await self.roles.get(tx, role_id)
 
     async def find_role_by_name(self, tx: TenantTransaction, name: str) -> dict[str, Any] | None:
-        return await _one_json(tx, FIND_ROLE_BY_NAME, (tx.tenant_id, name))
+        return await one_json(tx, FIND_ROLE_BY_NAME, (tx.tenant_id, name))
 
     async def list_roles(
         self, tx: TenantTransaction, *, after: str | None, limit: int
     ) -> list[dict[str, Any]]:
-        return await _all_json(tx, LIST_ROLES, {"tenant_id": tx.tenant_id, "after": after, "limit": limit})
+        return await all_json(tx, LIST_ROLES, {"tenant_id": tx.tenant_id, "after": after, "limit": limit})
 
     # Role assignments
 
@@ -222,7 +223,7 @@ class Directory:
             raise Conflict(f"user {user_id} is deactivated: roles cannot be assigned")
         role = await self.roles.get(tx, role_id)
         details = {"user_id": user_id, "role_id": role_id, "role_name": role["name"]}
-        existing = await _one_json(tx, FIND_ASSIGNMENT, (tx.tenant_id, user_id, role_id))
+        existing = await one_json(tx, FIND_ASSIGNMENT, (tx.tenant_id, user_id, role_id))
         if existing is None:
             change = await self.assignments.create(
                 tx,
@@ -247,7 +248,7 @@ class Directory:
 
     async def revoke_role(self, tx: TenantTransaction, user_id: UUID, role_id: UUID, actor: Actor) -> Change:
         """RoleRevoked; 404 if the role is not currently assigned to the user."""
-        existing = await _one_json(tx, FIND_ASSIGNMENT, (tx.tenant_id, user_id, role_id))
+        existing = await one_json(tx, FIND_ASSIGNMENT, (tx.tenant_id, user_id, role_id))
         if existing is None or existing["status"] != "active":
             raise NotFound(f"role {role_id} is not assigned to user {user_id}")
         role = await self.roles.get(tx, role_id)
@@ -266,14 +267,3 @@ class Directory:
         await self.users.get(tx, user_id)
         cursor = await tx.connection.execute(ACTIVE_ROLES_OF_USER, (tx.tenant_id, user_id))
         return [{**dict(state), "role_name": name} for state, name in await cursor.fetchall()]
-
-
-async def _one_json(tx: TenantTransaction, query: Any, parameters: Any) -> dict[str, Any] | None:
-    cursor = await tx.connection.execute(query, parameters)
-    row = await cursor.fetchone()
-    return None if row is None else dict(row[0])
-
-
-async def _all_json(tx: TenantTransaction, query: Any, parameters: Any) -> list[dict[str, Any]]:
-    cursor = await tx.connection.execute(query, parameters)
-    return [dict(row[0]) for row in await cursor.fetchall()]

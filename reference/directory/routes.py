@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from reference.directory.api_models import (
     Deactivation,
-    Event,
     NewRole,
     NewTenant,
     NewUser,
@@ -30,16 +29,18 @@ from reference.directory.api_models import (
     UserPage,
 )
 from reference.directory.model import Directory
+from reference.platform.api_models import Event
 from reference.platform.callers import PlatformAdmin, Runtime, TenantCaller
-from reference.platform.errors import InvalidInput
+from reference.platform.request_parameters import (
+    IfMatch,
+    PageSize,
+    aware_time,
+    expected_version,
+    with_etag,
+)
 from reference.platform.tenancy import tenant_transaction
 
 ADMIN_ROLE = "admin"
-IfMatch = Annotated[
-    str | None,
-    Header(alias="If-Match", description="the version (ETag) the change is based on; 409 if stale"),
-]
-PageSize = Annotated[int, Query(ge=1, le=500, description="at most this many items")]
 
 
 def directory_routers(directory: Directory) -> list[APIRouter]:
@@ -60,7 +61,7 @@ def _admin(directory: Directory) -> APIRouter:
         async with tenant_transaction(service.pool, tenant_id) as tx:
             change = await directory.create_tenant(tx, body.name, actor)
         response.headers["Location"] = "/v1/tenant"
-        return _with_etag(response, change.state)
+        return with_etag(response, change.state)
 
     return router
 
@@ -72,7 +73,7 @@ def _tenant(directory: Directory) -> APIRouter:
     async def get_tenant(caller: TenantCaller, service: Runtime, response: Response) -> dict[str, Any]:
         """The caller's tenant."""
         async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            return _with_etag(response, await directory.get_tenant(tx))
+            return with_etag(response, await directory.get_tenant(tx))
 
     return router
 
@@ -95,7 +96,7 @@ def _users(directory: Directory) -> APIRouter:
                 actor=caller.actor,
             )
         response.headers["Location"] = f"/v1/users/{change.state['id']}"
-        return _with_etag(response, change.state)
+        return with_etag(response, change.state)
 
     @router.get("", response_model=UserPage)
     async def list_users(
@@ -121,8 +122,8 @@ def _users(directory: Directory) -> APIRouter:
         """One user; with ``at``, the user as it was then (from its events)."""
         async with tenant_transaction(service.pool, caller.tenant_id) as tx:
             if at is not None:
-                return await directory.user_at(tx, user_id, _aware(at))
-            return _with_etag(response, await directory.get_user(tx, user_id))
+                return await directory.user_at(tx, user_id, aware_time(at))
+            return with_etag(response, await directory.get_user(tx, user_id))
 
     @router.put("/{user_id}/username", response_model=User)
     async def rename_user(
@@ -137,10 +138,10 @@ def _users(directory: Directory) -> APIRouter:
         caller.require_role(ADMIN_ROLE)
         async with tenant_transaction(service.pool, caller.tenant_id) as tx:
             change = await directory.rename_user(
-                tx, user_id, body.username, expected_version=_version(if_match), actor=caller.actor
+                tx, user_id, body.username, expected_version=expected_version(if_match), actor=caller.actor
             )
             state = change.state if change is not None else await directory.get_user(tx, user_id)
-        return _with_etag(response, state)
+        return with_etag(response, state)
 
     @router.post("/{user_id}/deactivate", response_model=User)
     async def deactivate_user(
@@ -158,10 +159,10 @@ def _users(directory: Directory) -> APIRouter:
                 tx,
                 user_id,
                 reason=body.reason if body else None,
-                expected_version=_version(if_match),
+                expected_version=expected_version(if_match),
                 actor=caller.actor,
             )
-        return _with_etag(response, change.state)
+        return with_etag(response, change.state)
 
     @router.get("/{user_id}/history", response_model=list[Event])
     async def user_history(user_id: UUID, caller: TenantCaller, service: Runtime) -> list[dict[str, Any]]:
@@ -194,7 +195,7 @@ def _users(directory: Directory) -> APIRouter:
             change, created = await directory.assign_role(tx, user_id, body.role_id, caller.actor)
         if not created:
             response.status_code = status.HTTP_200_OK
-        return _with_etag(response, change.state)
+        return with_etag(response, change.state)
 
     @router.delete("/{user_id}/roles/{role_id}", response_model=RoleAssignment)
     async def revoke_role(
@@ -204,7 +205,7 @@ def _users(directory: Directory) -> APIRouter:
         caller.require_role(ADMIN_ROLE)
         async with tenant_transaction(service.pool, caller.tenant_id) as tx:
             change = await directory.revoke_role(tx, user_id, role_id, caller.actor)
-        return _with_etag(response, change.state)
+        return with_etag(response, change.state)
 
     return router
 
@@ -223,7 +224,7 @@ def _roles(directory: Directory) -> APIRouter:
                 tx, name=body.name, description=body.description, actor=caller.actor
             )
         response.headers["Location"] = f"/v1/roles/{change.state['id']}"
-        return _with_etag(response, change.state)
+        return with_etag(response, change.state)
 
     @router.get("", response_model=RolePage)
     async def list_roles(
@@ -243,27 +244,6 @@ def _roles(directory: Directory) -> APIRouter:
     ) -> dict[str, Any]:
         """One role."""
         async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            return _with_etag(response, await directory.get_role(tx, role_id))
+            return with_etag(response, await directory.get_role(tx, role_id))
 
     return router
-
-
-def _with_etag(response: Response, state: dict[str, Any]) -> dict[str, Any]:
-    response.headers["ETag"] = f'"{state["version"]}"'
-    return state
-
-
-def _version(if_match: str | None) -> int | None:
-    """The version in ``If-Match`` (``"3"``, ``W/"3"`` or ``3``); None for no header or ``*``."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidInput("If-Match", f'{if_match!r} is not a version such as "3"')
-    return int(raw)
-
-
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise InvalidInput("at", "needs a time zone, e.g. 2025-01-31T12:00:00Z")
-    return moment

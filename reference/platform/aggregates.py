@@ -8,6 +8,11 @@ version. Either way the row change and its ``domain_event`` row (whose ``state``
 is ``to_jsonb`` of the changed row) are one SQL statement, so they commit
 together or not at all. A concurrent change makes the update match no row:
 :class:`~reference.platform.errors.VersionConflict` (HTTP 409), and no event.
+
+Never write inside a savepoint (a nested ``connection.transaction()``): the row's
+``xmin`` would be the subtransaction's id, not the ``tx_id`` its event records,
+and the two could no longer be matched. Serialise a check-then-create with a
+transaction-level lock instead.
 """
 
 from __future__ import annotations

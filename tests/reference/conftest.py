@@ -118,3 +118,10 @@ def new_tenant(directory: httpx.Client, tokens: Tokens) -> Callable[[], TenantCa
         return TenantCaller(UUID(response.json()["id"]), tokens)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def device(platform_services: Callable[[str], RunningService]) -> Iterator[httpx.Client]:
+    """An HTTP client of the device service process."""
+    with httpx.Client(base_url=platform_services("device").url, timeout=10) as client:
+        yield client

@@ -21,6 +21,10 @@ STATE = {
     "UNION ALL SELECT array_agg(version ORDER BY version) FROM auth.schema_migrations",
     "policies": "SELECT count(*) FROM pg_policies",
     "event_types": "SELECT count(*) FROM directory.event_types",
+    "device": "SELECT (SELECT count(*) FROM device.devices), (SELECT count(*) FROM device.certificates), "
+    "(SELECT count(*) FROM device.certificate_authorities), "
+    "(SELECT count(*) FROM device.certificate_authority_keys), "
+    "(SELECT count(*) FROM device.domain_event), (SELECT array_agg(version) FROM device.schema_migrations)",
 }
 NOT_OWNED_BY_OWNER = """
 SELECT n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner)
@@ -128,6 +132,11 @@ def test_row_level_security_is_forced_on_every_tenant_table(fitgate_installed_da
         "directory.role_assignments",
         "directory.domain_event",
         "auth.domain_event",
+        "device.devices",
+        "device.certificates",
+        "device.certificate_authorities",
+        "device.certificate_authority_keys",
+        "device.domain_event",
     }
     for name, enabled, forced, permissive, restrictive, indexed in tables:
         assert (enabled, forced, indexed) == (True, True, True), name
@@ -166,6 +175,19 @@ def test_roles_are_least_privileged(fitgate_installed_database: str) -> None:
         ("license_service", "SELECT 1 FROM directory.roles", False),
         ("device_service", "SELECT 1 FROM directory.users", False),
         ("device_service", "SELECT 1 FROM auth.signing_public_keys", True),
+        ("device_service", "SELECT 1 FROM directory.tenants", True),
+        ("device_service", "SELECT 1 FROM device.certificate_authority_keys", True),
+        (
+            "device_service",
+            "UPDATE device.certificate_authority_keys SET private_key_pem = '' WHERE false",
+            False,
+        ),
+        ("device_service", "DELETE FROM device.certificates", False),
+        ("device_service", "TRUNCATE device.devices", False),
+        ("device_service", "UPDATE directory.tenants SET name = 'x' WHERE false", False),
+        ("directory_service", "SELECT 1 FROM device.devices", False),
+        ("auth_service", "SELECT 1 FROM device.certificate_authority_keys", False),
+        ("license_service", "SELECT 1 FROM device.certificate_authorities", False),
         ("directory_service", "CREATE TABLE directory.sneaky (id int)", False),
         ("directory_service", "CREATE TABLE public.sneaky (id int)", False),
     ],

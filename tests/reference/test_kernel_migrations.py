@@ -123,6 +123,13 @@ def test_the_platform_packages_are_numbered_correctly() -> None:
         "tenants",
         "users",
         "roles",
+        "tenants_read_by_device",
     ]
     assert [m.name for m in discover_migrations("reference.auth")] == ["signing_keys", "event_store"]
+    assert [m.name for m in discover_migrations("reference.device")] == [
+        "event_store",
+        "devices",
+        "certificate_authorities",
+        "certificates",
+    ]
     assert discover_migrations("reference.license") == []
