@@ -2,12 +2,12 @@
 
 Every service schema with aggregates (``events.aggregates``) holds the event
 table (``events.table``, default ``domain_event``) and the global catalogue
-``event_types``. An aggregate row's *state* is ``to_jsonb(row)`` without the
-``version`` column, which is bookkeeping the event already carries in its own
-``version`` column; ``events.state`` may leave further columns out (secrets
-have no place in an append-only log) or store a column under another key. The
-tenant column and ``id`` stay in the state, so a state read on its own (an
-export, an audit extract) still says whose and which aggregate it is.
+``event_types``. An aggregate row's *state* is the whole row, ``to_jsonb(row)``,
+``version`` included (so a state read on its own says which version it is);
+``events.state`` may leave columns out (secrets have no place in an
+append-only log) or store a column under another key. The tenant column and
+``id`` stay in the state, so a state read on its own (an export, an audit
+extract) still says whose and which aggregate it is.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class AggregateTable:
 
     def state_key(self, column: str) -> str | None:
         """The state key a column is stored under, or None if it is not in the state."""
-        if column == VERSION_COLUMN or column in self.mapping.exclude:
+        if column in self.mapping.exclude:
             return None
         return self.mapping.rename.get(column, column)
 
@@ -85,7 +85,7 @@ class AggregateTable:
 
     def state_expression(self, row: sql.Composable) -> sql.Composable:
         """SQL turning the whole-row value ``row`` into the state the events must carry."""
-        dropped = [VERSION_COLUMN, *self.mapping.exclude, *self.mapping.rename]
+        dropped = [*self.mapping.exclude, *self.mapping.rename]
         base = sql.SQL("(to_jsonb({row}) - {dropped}::text[])").format(row=row, dropped=sql.Literal(dropped))
         if not self.mapping.rename:
             return base

@@ -108,17 +108,31 @@ def _object(required: list[str], properties: Mapping[str, Any], *, closed: bool 
 
 _ACTOR = {"type": "string", "minLength": 1}
 _UUID = {"type": "string", "format": "uuid"}
+_VERSION = {"type": "integer", "minimum": 1}
 DEVICE_STATE = _object(
-    ["id", "tenant_id", "name", "registered_at"],
-    {"id": _UUID, "tenant_id": _UUID, "name": {"type": "string"}, "registered_at": {"type": "string"}},
+    ["id", "tenant_id", "name", "registered_at", "version"],
+    {
+        "id": _UUID,
+        "tenant_id": _UUID,
+        "name": {"type": "string"},
+        "registered_at": {"type": "string"},
+        "version": _VERSION,
+    },
 )
 CERTIFICATE_STATE_V1 = _object(
-    ["id", "tenant_id", "serial_number", "device_id"],
-    {"id": _UUID, "tenant_id": _UUID, "serial_number": {"type": "string"}, "device_id": {}},
+    ["id", "tenant_id", "serial_number", "device_id", "version"],
+    {
+        "id": _UUID,
+        "tenant_id": _UUID,
+        "serial_number": {"type": "string"},
+        "device_id": {},
+        "version": _VERSION,
+    },
 )
 CERTIFICATE_STATE = _object(
-    ["id", "tenant_id", "serial_number", "device_id", "status"],
+    ["id", "tenant_id", "serial_number", "device_id", "status", "version"],
     {
+        "version": _VERSION,
         "id": _UUID,
         "tenant_id": _UUID,
         "serial_number": {"type": "string"},
@@ -432,6 +446,7 @@ def seed(writer: EventWriter) -> None:
                 "tenant_id": str(TENANT_A),
                 "serial_number": serial,
                 "device_id": str(DEVICE_1),
+                "version": 1,
             },
         )
     writer.change(
@@ -448,6 +463,7 @@ def seed(writer: EventWriter) -> None:
             "tenant_id": str(TENANT_A),
             "serial_number": "1003",
             "device_id": str(DEVICE_4),
+            "version": 2,
         },
     )
     writer.create(
