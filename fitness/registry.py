@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 BUILTIN: dict[str, str] = {
     "adr-traceability": "fitness.docs.adr_traceability:AdrTraceability",
+    "write-ownership": "fitness.privileges.write_ownership:WriteOwnership",
+    "read-contract": "fitness.privileges.read_contract:ReadContract",
+    "tenant-isolation-probe": "fitness.probes.tenant_isolation:TenantIsolationProbe",
 }
 
 FITNESS_IDS: tuple[str, ...] = tuple(BUILTIN)

@@ -1,0 +1,89 @@
+"""Roles whose attributes step outside the service model, and every role that can reach them."""
+
+from __future__ import annotations
+
+from fitness.config import PlatformRole
+from fitness.engine.fitness_function import Findings
+from fitness.privileges.catalog import PrivilegeCatalog, Role
+from fitness.privileges.declared import DeclaredAccess
+
+_WHY = {
+    "SUPERUSER": "bypasses every privilege and row-level security",
+    "BYPASSRLS": "ignores row-level security",
+    "CREATEROLE": "can create roles and grant itself their memberships",
+    "CREATEDB": "can create databases",
+    "REPLICATION": "can stream every row of the cluster",
+}
+
+
+def judge_role_attributes(catalog: PrivilegeCatalog, declared: DeclaredAccess, findings: Findings) -> None:
+    """Undeclared SUPERUSER, BYPASSRLS, CREATEROLE, CREATEDB, REPLICATION, held or reachable."""
+    for role in sorted(catalog.roles.values(), key=lambda r: r.name):
+        if role.predefined:
+            continue
+        if role.bootstrap:
+            how = "fitgate connects as it" if role.connected else "it exists in every cluster"
+            findings.note(f"{role.name} is the bootstrap superuser ({how}); it is not judged")
+            continue
+        _judge_held(role, declared, findings)
+        _judge_reached(role, catalog, declared, findings)
+
+
+def _allowed(attribute: str, platform: PlatformRole | None) -> bool:
+    """What a declared platform role may hold: what it declares, and the milder attributes."""
+    if platform is None:
+        return False
+    if platform.superuser:
+        return True
+    if attribute == "SUPERUSER":
+        return False
+    if attribute == "BYPASSRLS":
+        return platform.bypass_rls
+    return True
+
+
+def _judge_held(role: Role, declared: DeclaredAccess, findings: Findings) -> None:
+    held = role.attributes
+    if not held:
+        return
+    platform = declared.platform_role(role.name)
+    denied = [a for a in held if not _allowed(a, platform)]
+    accepted = [a for a in held if _allowed(a, platform)]
+    if accepted and platform is not None:
+        findings.note(f"platform role {role.name} holds {', '.join(accepted)} as declared: {platform.reason}")
+    if not denied:
+        return
+    service = declared.service_of_role(role.name)
+    if service is not None:
+        who = f"{role.name}, the role of service {service.name},"
+    elif platform is not None:
+        who = f"platform role {role.name}"
+    else:
+        who = f"{role.name}, a role the contract does not declare,"
+    findings.add(
+        role.name,
+        f"{who} has {', '.join(denied)}: it {_WHY[denied[0]]}.",
+        hint=f"ALTER ROLE {role.sql_name} {' '.join('NO' + a for a in denied)};"
+        + ("" if service is not None else " -- or declare it under platform_roles with a reason"),
+    )
+
+
+def _judge_reached(
+    role: Role, catalog: PrivilegeCatalog, declared: DeclaredAccess, findings: Findings
+) -> None:
+    """Attributes apply only after SET ROLE: a settable membership hands them over."""
+    platform = declared.platform_role(role.name)
+    for membership in sorted(catalog.reachable(role), key=lambda m: m.role.name):
+        target = membership.role
+        if not membership.settable or target.predefined:
+            continue
+        gained = [a for a in target.attributes if a not in role.attributes]
+        denied = [a for a in gained if not _allowed(a, platform)]
+        if not denied:
+            continue
+        findings.add(
+            role.name,
+            f"{role.name} can SET ROLE to {target.name}, which has {', '.join(denied)}: "
+            f"through it {role.name} {_WHY[denied[0]]}.",
+            hint=membership.revoke,
+        )

@@ -1,0 +1,38 @@
+-- Who owns the service schemas and what is in them, grouped by owner: an owner
+-- can grant itself anything, drop the objects and switch row-level security off.
+WITH service_schema AS (
+    SELECT n.oid, n.nspname, n.nspowner
+    FROM pg_namespace n
+    WHERE n.nspname = ANY (%(service_schemas)s::text[])
+), owned AS (
+    SELECT s.nspname AS schema_name, 'schema' AS kind, s.nspname AS object_name,
+           quote_ident(s.nspname) AS object_sql, s.nspowner AS owner
+    FROM service_schema s
+  UNION ALL
+    SELECT s.nspname,
+           CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view'
+                          WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
+                          ELSE 'table' END,
+           format('%%s.%%s', s.nspname, c.relname),
+           format('%%I.%%I', s.nspname, c.relname),
+           c.relowner
+    FROM pg_class c
+    JOIN service_schema s ON s.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+  UNION ALL
+    SELECT s.nspname,
+           CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+           format('%%s.%%s(%%s)', s.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+           format('%%I.%%I(%%s)', s.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+           p.proowner
+    FROM pg_proc p
+    JOIN service_schema s ON s.oid = p.pronamespace
+    WHERE p.prokind IN ('f', 'p')
+)
+SELECT owned.schema_name,
+       owned.owner AS owner_oid,
+       owned.kind,
+       array_agg(owned.object_name ORDER BY owned.object_name) AS names,
+       array_agg(owned.object_sql ORDER BY owned.object_name) AS names_sql
+FROM owned
+GROUP BY owned.schema_name, owned.owner, owned.kind
