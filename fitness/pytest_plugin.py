@@ -14,6 +14,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from fitness.config import DEFAULT_CONFIG, Config, load_config
 from fitness.database import Server, open_server
@@ -64,7 +66,9 @@ class DatabaseFactory:
         return url
 
     def drop(self, url_or_name: str) -> None:
-        name = url_or_name.rsplit("/", 1)[-1].split("?", 1)[0]
+        # the URL's host may be a socket folder (…?host=/tmp/…): ask libpq for the name
+        is_url = "://" in url_or_name or "=" in url_or_name
+        name = str(conninfo_to_dict(url_or_name)["dbname"]) if is_url else url_or_name
         drop_database(self.admin_url, name)
         if name in self._created:
             self._created.remove(name)
@@ -73,6 +77,37 @@ class DatabaseFactory:
         for name in reversed(self._created):
             drop_database(self.admin_url, name)
         self._created.clear()
+
+
+class ScratchDatabase:
+    """An empty database, and a prefix for the cluster-wide names (roles) a test creates.
+
+    Roles are shared by every database of the server, so a test names its roles
+    ``role("x")`` (``<prefix>_x``); all of them are dropped with the database.
+    """
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url = url
+        self.prefix = prefix
+
+    def role(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+    def execute(self, statements: str) -> None:
+        """Run SQL (several statements allowed) as the superuser, committed."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(statements)
+
+
+def drop_prefixed_roles(admin_url: str, prefix: str) -> None:
+    """Drop every role named ``<prefix>_...`` (their databases must be gone already)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s) ORDER BY rolname",
+            (prefix + "_",),
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def _unique(prefix: str) -> str:
@@ -117,6 +152,16 @@ def fitgate_empty_database(fitgate_databases: DatabaseFactory) -> Iterator[str]:
     url = fitgate_databases.empty()
     yield url
     fitgate_databases.drop(url)
+
+
+@pytest.fixture
+def fitgate_scratch_database(fitgate_databases: DatabaseFactory) -> Iterator[ScratchDatabase]:
+    """An empty database and a unique role prefix; both, and every such role, dropped after."""
+    url = fitgate_databases.empty()
+    prefix = _unique("r")
+    yield ScratchDatabase(url, prefix)
+    fitgate_databases.drop(url)
+    drop_prefixed_roles(fitgate_databases.admin_url, prefix)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,9 @@ _WHY = {
 
 def judge_role_attributes(catalog: PrivilegeCatalog, declared: DeclaredAccess, findings: Findings) -> None:
     """Undeclared SUPERUSER, BYPASSRLS, CREATEROLE, CREATEDB, REPLICATION, held or reachable."""
+    for name, platform in sorted(declared.config.platform_roles.items()):
+        if catalog.role(name) is None:
+            findings.note(f"platform role {name} is declared ({platform.reason}) but does not exist")
     for role in sorted(catalog.roles.values(), key=lambda r: r.name):
         if role.predefined:
             continue
@@ -44,9 +47,11 @@ def _allowed(attribute: str, platform: PlatformRole | None) -> bool:
 
 def _judge_held(role: Role, declared: DeclaredAccess, findings: Findings) -> None:
     held = role.attributes
-    if not held:
-        return
     platform = declared.platform_role(role.name)
+    if not held:
+        if platform is not None:
+            findings.note(f"platform role {role.name} is declared: {platform.reason}")
+        return
     denied = [a for a in held if not _allowed(a, platform)]
     accepted = [a for a in held if _allowed(a, platform)]
     if accepted and platform is not None:

@@ -130,12 +130,10 @@ class TenantIsolationProbe(FitnessFunction):
         declared_global = {
             f"{s.schema}.{table}": reason for s in services for table, reason in s.global_tables.items()
         }
-        for table in tables:
-            if table.qualified in declared_global:
-                findings.note(
-                    f"{table.qualified} has {config.tenancy.column} but is declared global "
-                    f"({declared_global[table.qualified]}): not probed"
-                )
+        with_column = {t.qualified for t in tables}
+        for qualified, reason in sorted(declared_global.items()):
+            column = f" has {config.tenancy.column} but" if qualified in with_column else ""
+            findings.note(f"{qualified}{column} is declared global ({reason}): not probed")
         tables = [t for t in tables if t.qualified not in declared_global]
         if not tables:
             raise SkipFitness(
@@ -168,6 +166,11 @@ def _judge(
                 untestable[table.qualified] = f"no second tenant could be seeded ({detail})"
         elif check == "tenants" and outcome != "found":
             untestable.setdefault(table.qualified, "fewer than two tenants in its data")
+        elif check == "insert B" and outcome == "no copy":
+            findings.note(
+                f"{table.qualified}: inserting a row of another tenant was not probed: a copy of "
+                f"a row does not rebuild from JSON ({detail})"
+            )
         elif check == "readable":
             readable[role] += 1
         elif check in ("no tenant", "empty tenant") and outcome == "rows":

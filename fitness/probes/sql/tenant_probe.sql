@@ -13,9 +13,11 @@
 --    sub-transaction, it reads as '' until the session ends). SQLSTATE 42501
 --    here means the role cannot read the table: the later checks skip it.
 -- 3. For each readable (role, table): with an empty tenant; with tenant A
---    (no row of another tenant visible); moving A's row to B; inserting a row
---    of B; and, on large tables, whether an index path serves the tenant
---    predicate (enable_seqscan off).
+--    (no row of another tenant visible); moving a row of A to B; inserting a
+--    row of B; and, on large tables, whether an index path serves the tenant
+--    predicate (enable_seqscan off). Triggers and foreign keys are off
+--    (session_replication_role = replica): only privileges, row-level security
+--    and constraints answer, and no trigger reaches outside the transaction.
 --
 -- Returns one row per outcome: (role, table, check, outcome, detail).
 CREATE FUNCTION pg_temp.fitgate_tenant_probe(
@@ -36,8 +38,6 @@ DECLARE
     a_tenant text;
     b_tenant text;
     a_row jsonb;
-    a_ctid tid;
-    a_tableoid oid;
     tenants_sql text;
 BEGIN
     CREATE TEMP TABLE fitgate_probe_table ON COMMIT DROP AS
@@ -74,9 +74,7 @@ BEGIN
            coalesce(tree_indexes.names, '{}') AS index_names,
            NULL::text AS tenant_a,
            NULL::text AS tenant_b,
-           NULL::jsonb AS row_a,
-           NULL::tid AS row_ctid,
-           NULL::oid AS row_tableoid
+           NULL::jsonb AS row_a
     FROM target
     JOIN pg_class c ON c.oid = target.oid
     JOIN pg_namespace ns ON ns.oid = c.relnamespace
@@ -141,17 +139,22 @@ BEGIN
             END LOOP;
         END IF;
         a_row := NULL;
-        a_ctid := NULL;
-        a_tableoid := NULL;
         IF a_tenant <> b_tenant AND t.relkind IN ('r', 'p') THEN
-            EXECUTE format('SELECT to_jsonb(s), s.ctid, s.tableoid FROM %s s'
-                           ' WHERE %I = $1::%s LIMIT 1', t.qualified, tenant_column, t.column_type)
-            INTO a_row, a_ctid, a_tableoid
+            EXECUTE format('SELECT to_jsonb(s) FROM %s s WHERE %I = $1::%s LIMIT 1',
+                           t.qualified, tenant_column, t.column_type)
+            INTO a_row
             USING a_tenant;
+            BEGIN  -- the copy must rebuild as a row of B, or a later failure would mislead
+                EXECUTE format('SELECT (jsonb_populate_record(NULL::%s, $1)).*', t.qualified)
+                USING a_row || jsonb_build_object(tenant_column, b_tenant);
+            EXCEPTION WHEN OTHERS THEN
+                RETURN QUERY SELECT NULL::text, t.oid, 'insert B'::text, 'no copy'::text,
+                    format('%s: %s', SQLSTATE, SQLERRM);
+                a_row := NULL;
+            END;
         END IF;
         UPDATE fitgate_probe_table k
-        SET tenant_a = a_tenant, tenant_b = b_tenant, row_a = a_row, row_ctid = a_ctid,
-            row_tableoid = a_tableoid
+        SET tenant_a = a_tenant, tenant_b = b_tenant, row_a = a_row
         WHERE k.oid = t.oid;
         IF a_tenant IS NULL OR a_tenant = b_tenant THEN
             RETURN QUERY SELECT NULL::text, t.oid, 'tenants'::text, 'fewer than two'::text,
@@ -235,12 +238,16 @@ BEGIN
         END;
 
         IF t.row_a IS NOT NULL THEN
-            BEGIN  -- moving tenant A's row to tenant B
+            -- moving one of tenant A's rows to tenant B. The WHERE clause names no
+            -- column: SELECT policies then play no part, only the UPDATE policies'
+            -- USING and WITH CHECK, as for an application's UPDATE without WHERE.
+            BEGIN
                 PERFORM set_config('role', probed_role, true);
                 PERFORM set_config(setting, t.tenant_a, true);
-                EXECUTE format('UPDATE %s SET %I = $1::%s WHERE ctid = $2 AND tableoid = $3',
+                PERFORM set_config('fitgate.first_row', '', true);
+                EXECUTE format('UPDATE %s SET %I = $1::%s WHERE pg_temp.fitgate_first_row()',
                                t.qualified, tenant_column, t.column_type)
-                USING t.tenant_b, t.row_ctid, t.row_tableoid;
+                USING t.tenant_b;
                 GET DIAGNOSTICS n = ROW_COUNT;
                 RETURN QUERY SELECT probed_role, t.oid, 'move to B'::text,
                     CASE WHEN n > 0 THEN 'succeeded' ELSE 'touched nothing' END, NULL::text;
@@ -309,6 +316,23 @@ BEGIN
     END LOOP;
 END
 $probe$;
+
+-- True for the first row it is asked about in a statement, false after: an
+-- UPDATE ... WHERE fitgate_first_row() changes one row without naming a column.
+-- Row-level security quals run before it, so the row is one the policies let through.
+CREATE FUNCTION pg_temp.fitgate_first_row()
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+AS $first$
+BEGIN
+    IF coalesce(current_setting('fitgate.first_row', true), '') <> '' THEN
+        RETURN false;
+    END IF;
+    PERFORM set_config('fitgate.first_row', 'taken', true);
+    RETURN true;
+END
+$first$;
 
 -- A tenant value that the data does not hold yet, for a column of the given type.
 CREATE FUNCTION pg_temp.fitgate_new_tenant(column_type oid, nth int)
