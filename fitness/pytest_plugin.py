@@ -14,12 +14,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from fitness.config import DEFAULT_CONFIG, Config, load_config
 from fitness.database import Server, open_server
-from fitness.database.databases import create_database, drop_database
+from fitness.database.databases import create_database, drop_database, drop_roles_with_prefix
 from fitness.installation import run_installer
 
 
@@ -99,17 +98,6 @@ class ScratchDatabase:
             conn.execute(statements)
 
 
-def drop_prefixed_roles(admin_url: str, prefix: str) -> None:
-    """Drop every role named ``<prefix>_...`` (their databases must be gone already)."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        names = conn.execute(
-            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s) ORDER BY rolname",
-            (prefix + "_",),
-        ).fetchall()
-        for (name,) in names:
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-
-
 def _unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
@@ -161,7 +149,7 @@ def fitgate_scratch_database(fitgate_databases: DatabaseFactory) -> Iterator[Scr
     prefix = _unique("r")
     yield ScratchDatabase(url, prefix)
     fitgate_databases.drop(url)
-    drop_prefixed_roles(fitgate_databases.admin_url, prefix)
+    drop_roles_with_prefix(fitgate_databases.admin_url, prefix)
 
 
 @pytest.fixture(scope="session")

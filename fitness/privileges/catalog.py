@@ -68,8 +68,10 @@ class Membership:
 
     @property
     def how(self) -> str:
-        """``inherits X`` or ``can SET ROLE to X``, for messages."""
-        return "inherits" if self.inherited else "can SET ROLE to"
+        """``inherits``, ``can SET ROLE to`` or ``is a member of``, for messages."""
+        if self.inherited:
+            return "inherits"
+        return "can SET ROLE to" if self.settable else "is a member of"
 
     @property
     def revoke(self) -> str:
@@ -165,11 +167,11 @@ class PrivilegeCatalog:
         if grant.subject is None or grant.grantee.oid == grant.subject.oid:
             return "(granted to it directly)"
         membership = self.membership(grant.subject, grant.grantee)
-        how = (
-            "which it inherits"
-            if membership is None or membership.inherited
-            else ("which it can SET ROLE to")
-        )
+        how = {
+            "inherits": "which it inherits",
+            "can SET ROLE to": "which it can SET ROLE to",
+            "is a member of": "of which it is a member",
+        }["inherits" if membership is None else membership.how]
         return f"(granted to {grant.grantee.name}, {how})"
 
     def owners_in_service_schemas(self) -> dict[int, list[OwnedObjects]]:

@@ -76,19 +76,21 @@ def _judge_held(role: Role, declared: DeclaredAccess, findings: Findings) -> Non
 def _judge_reached(
     role: Role, catalog: PrivilegeCatalog, declared: DeclaredAccess, findings: Findings
 ) -> None:
-    """Attributes apply only after SET ROLE: a settable membership hands them over."""
+    """A member of a role with an attribute can take it on (SET ROLE), whatever the grant says."""
     platform = declared.platform_role(role.name)
     for membership in sorted(catalog.reachable(role), key=lambda m: m.role.name):
         target = membership.role
-        if not membership.settable or target.predefined:
+        if target.predefined:
             continue
         gained = [a for a in target.attributes if a not in role.attributes]
         denied = [a for a in gained if not _allowed(a, platform)]
         if not denied:
             continue
+        # attributes are never inherited: they come with SET ROLE
+        how = "can SET ROLE to" if membership.settable else "is a member of"
         findings.add(
             role.name,
-            f"{role.name} can SET ROLE to {target.name}, which has {', '.join(denied)}: "
+            f"{role.name} {how} {target.name}, which has {', '.join(denied)}: "
             f"through it {role.name} {_WHY[denied[0]]}.",
             hint=membership.revoke,
         )

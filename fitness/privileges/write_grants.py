@@ -153,22 +153,23 @@ def judge_default_grants(
     for (_, _, _, _, schema), defaults in sorted(grouped.items(), key=lambda i: (i[0][4], str(i[0]))):
         first = defaults[0]
         if first.grantee is None:
-            audience = "PUBLIC, every role of every service"
+            audience = "PUBLIC, every role"
         else:
             users = _foreign_users(catalog, declared, first.grantee, schema, services_only=reads)
             if not users:
                 continue
             audience = first.grantee.name
             if users != [first.grantee.name]:
-                audience += f", which {', '.join(users)} can use,"
-            audience += " outside the owning service"
+                audience += f", which {', '.join(users)} can use"
+        owner = declared.service_of_schema(schema)
+        of_service = f" of service {owner.name}" if owner is not None else ""
         objects = "tables" if first.object_type == "r" else "sequences"
         privileges = _ordered(d.privilege for d in defaults)
         unpublished = ", unpublished ones included" if reads else ""
         findings.add(
             schema,
-            f"future {objects} that {first.creator.name} creates in schema {schema} will grant "
-            f"{', '.join(privileges)} to {audience}{unpublished}.",
+            f"future {objects} that {first.creator.name} creates in schema {schema}{of_service} "
+            f"will grant {', '.join(privileges)} to {audience}{unpublished}.",
             hint=(
                 f"ALTER DEFAULT PRIVILEGES FOR ROLE {first.creator.sql_name}"
                 + (f" IN SCHEMA {_schema_sql(catalog, schema)}" if first.schema is not None else "")

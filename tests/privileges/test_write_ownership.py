@@ -287,3 +287,10 @@ def test_works_with_a_minimal_contract(service_platform):
             service.pop(key, None)
     service_platform.sql("GRANT INSERT ON directory.users TO {p}_license_service")
     assert service_platform.subjects(service_platform.run(WO)) == ["directory.users"]
+
+
+def test_an_identity_sequence_follows_its_table(service_platform):
+    """Only the table is reported: its identity sequence changes owner with it."""
+    service_platform.sql("ALTER TABLE directory.audit_log OWNER TO {p}_directory_service")
+    violation = only(service_platform, service_platform.run(WO))
+    assert violation.subject == "directory.audit_log"

@@ -1,6 +1,7 @@
--- Every (member, role) pair of the membership closure that the member can use:
--- by inheritance (its privileges apply at once) or by SET ROLE. first_hop is the
--- role granted to the member directly on the way, the one to revoke.
+-- Every (member, role) pair of the membership closure (what pg_has_role calls
+-- MEMBER), with how the member can use it: by inheritance (its privileges apply
+-- at once) or by SET ROLE. first_hop is the role granted to the member directly
+-- on the way, the one to revoke.
 -- pg_has_role(..., 'SET') exists from PostgreSQL 16; before it, membership
 -- always allowed SET ROLE. CASE keeps the 'SET' argument from being parsed on 15.
 WITH RECURSIVE reach(member, role, first_hop) AS (
@@ -10,7 +11,7 @@ WITH RECURSIVE reach(member, role, first_hop) AS (
     SELECT reach.member, m.roleid, reach.first_hop
     FROM reach
     JOIN pg_auth_members m ON m.member = reach.role
-), usable AS (
+), closure AS (
     SELECT reach.member,
            reach.role,
            min(reach.first_hop) AS first_hop,
@@ -22,10 +23,9 @@ WITH RECURSIVE reach(member, role, first_hop) AS (
     FROM reach
     GROUP BY reach.member, reach.role
 )
-SELECT usable.member AS member_oid,
-       usable.role AS role_oid,
-       usable.first_hop AS first_hop_oid,
-       usable.inherited,
-       usable.settable
-FROM usable
-WHERE usable.inherited OR usable.settable
+SELECT closure.member AS member_oid,
+       closure.role AS role_oid,
+       closure.first_hop AS first_hop_oid,
+       closure.inherited,
+       closure.settable
+FROM closure

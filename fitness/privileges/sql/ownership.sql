@@ -19,6 +19,11 @@ WITH service_schema AS (
     FROM pg_class c
     JOIN service_schema s ON s.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+      -- a serial or identity sequence follows its table's owner: judged with the table
+      AND NOT (c.relkind = 'S' AND EXISTS (
+          SELECT FROM pg_depend d
+          WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+            AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))
   UNION ALL
     SELECT s.nspname,
            CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
