@@ -9,8 +9,8 @@ from fitness.engine.context import CheckContext
 from fitness.engine.fitness_function import Findings, Kind
 from fitness.privileges.catalog import RELATION_KINDS, Grant, PrivilegeCatalog, read_privilege_catalog
 from fitness.privileges.declared import DeclaredAccess
+from fitness.privileges.default_privileges import judge_default_grants
 from fitness.privileges.memberships import READING_PREDEFINED_ROLES, service_role_routes
-from fitness.privileges.write_grants import judge_default_grants
 
 
 class CatalogReads:
@@ -20,6 +20,9 @@ class CatalogReads:
     needs_database = True
 
     def find(self, context: CheckContext, findings: Findings) -> None:
+        if context.database is None:
+            findings.note(f"catalog part not run: {context.no_database_reason}")
+            return
         declared = DeclaredAccess(context.config)
         with context.connect() as conn:
             catalog = read_privilege_catalog(conn, declared)

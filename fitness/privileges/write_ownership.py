@@ -8,14 +8,11 @@ from fitness.engine.context import CheckContext
 from fitness.engine.fitness_function import Findings, FitnessFunction, Kind, SkipFitness
 from fitness.privileges.catalog import PrivilegeCatalog, read_privilege_catalog
 from fitness.privileges.declared import DeclaredAccess
+from fitness.privileges.default_privileges import judge_default_write_grants
 from fitness.privileges.memberships import WRITING_PREDEFINED_ROLES, judge_memberships
 from fitness.privileges.ownership import judge_declared_objects, judge_ownership
 from fitness.privileges.role_attributes import judge_role_attributes
-from fitness.privileges.write_grants import (
-    is_write,
-    judge_default_write_grants,
-    judge_write_grants,
-)
+from fitness.privileges.write_grants import is_write, judge_write_grants
 from fitness.privileges.write_probe import judge_write_probe, run_write_probe
 
 
