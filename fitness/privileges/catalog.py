@@ -20,6 +20,8 @@ from fitness.privileges.declared import DeclaredAccess
 from fitness.sql_files import sql_file
 
 _SQL = "fitness.privileges.sql"
+# The five queries see the catalog as of one moment, even while a migration runs.
+_ONE_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 # Role attributes that step outside the service model, in the order reports list them.
 ATTRIBUTES = ("SUPERUSER", "BYPASSRLS", "CREATEROLE", "CREATEDB", "REPLICATION")
@@ -182,8 +184,9 @@ class PrivilegeCatalog:
 
 
 def read_privilege_catalog(conn: psycopg.Connection[Any], declared: DeclaredAccess) -> PrivilegeCatalog:
-    """Read the snapshot the privilege fitness functions judge (five queries)."""
-    with conn.cursor(row_factory=dict_row) as cur:
+    """Read the snapshot the privilege fitness functions judge (five queries, one snapshot)."""
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(_ONE_SNAPSHOT)
         cur.execute(sql_file(_SQL, "roles.sql"))
         roles = {row["oid"]: Role(**row) for row in cur.fetchall()}
         cur.execute(sql_file(_SQL, "memberships.sql"))
@@ -241,17 +244,15 @@ def read_privilege_catalog(conn: psycopg.Connection[Any], declared: DeclaredAcce
 
 
 def _judged_subjects(roles: Iterable[Role], declared: DeclaredAccess) -> list[Role]:
-    """Service roles, platform roles and every other login role short of a superuser.
+    """Service roles, platform roles and every other login role, short of superusers.
 
-    Superusers are left out: they hold every privilege, and role-attributes
-    judges them as a whole.
+    Superusers are left out: they hold every privilege, and the role-attribute
+    judgement reports them as a whole (or notes them, when declared).
     """
     return [
         role
         for role in roles
-        if not role.predefined
-        and not role.bootstrap
-        and (declared.is_declared(role.name) or (role.login and not role.superuser))
+        if not role.predefined and not role.superuser and (declared.is_declared(role.name) or role.login)
     ]
 
 

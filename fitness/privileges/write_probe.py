@@ -16,7 +16,10 @@ from fitness.sql_files import sql_file
 _SQL = "fitness.privileges.sql"
 # Waiting for a lock (lock_not_available, query_canceled) proves nothing either way.
 _WAITED = ("55P03", "57014")
-_CALL_PROBE = "SELECT * FROM pg_temp.fitgate_write_probe(%(roles)s::text[], %(schemas)s::text[])"
+_CALL_PROBE = (
+    "SELECT * FROM pg_temp.fitgate_write_probe("
+    "%(roles)s::text[], %(own_schemas)s::text[], %(schemas)s::text[])"
+)
 
 
 @dataclass(frozen=True)
@@ -49,14 +52,20 @@ class ProbeTally:
 
 
 def run_write_probe(
-    context: CheckContext, declared: DeclaredAccess
+    context: CheckContext, declared: DeclaredAccess, roles: list[str]
 ) -> tuple[list[UnrefusedWrite], list[ProbeTally]]:
-    """Run the probe in a rolled-back transaction (one server-side call)."""
-    roles = declared.service_roles
-    schemas = declared.service_schemas
+    """Run the probe as ``roles`` in a rolled-back transaction (one server-side call)."""
+    own_schemas = []
+    for role in roles:
+        service = declared.service_of_role(role)
+        assert service is not None, role
+        own_schemas.append(service.schema)
     with rolled_back_transaction(context) as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(sql_file(_SQL, "write_probe.sql"))
-        cur.execute(_CALL_PROBE, {"roles": roles, "schemas": schemas})
+        cur.execute(
+            _CALL_PROBE,
+            {"roles": roles, "own_schemas": own_schemas, "schemas": declared.service_schemas},
+        )
         rows = cur.fetchall()
     unrefused = [
         UnrefusedWrite(

@@ -294,3 +294,10 @@ def test_an_identity_sequence_follows_its_table(service_platform):
     service_platform.sql("ALTER TABLE directory.audit_log OWNER TO {p}_directory_service")
     violation = only(service_platform, service_platform.run(WO))
     assert violation.subject == "directory.audit_log"
+
+
+def test_a_superuser_service_role_is_reported_not_probed(service_platform):
+    service_platform.sql("ALTER ROLE {p}_license_service SUPERUSER")
+    result = service_platform.run(WO)
+    assert service_platform.subjects(result) == ["{p}_license_service"]
+    assert any("is a superuser and was not probed" in n for n in result.notes)

@@ -12,7 +12,8 @@ from fitness.privileges.write_probe import ProbeTally, UnrefusedWrite, judge_wri
 def probe(platform):
     config = load_config(platform.write_contract())
     context = CheckContext(config, DatabaseTarget(platform.url, "test database", False))
-    return run_write_probe(context, DeclaredAccess(config))
+    declared = DeclaredAccess(config)
+    return run_write_probe(context, declared, declared.service_roles)
 
 
 def test_every_statement_the_role_may_run_is_found(service_platform):

@@ -20,7 +20,7 @@
 --
 -- A role without USAGE on a schema cannot name any object in it: one attempt
 -- on the schema's first table proves the refusal for all of its tables.
-CREATE FUNCTION pg_temp.fitgate_write_probe(roles text[], schemas text[])
+CREATE FUNCTION pg_temp.fitgate_write_probe(roles text[], own_schemas text[], schemas text[])
 RETURNS TABLE (role_name text, schema_name text, table_name text, table_sql text,
                statement text, sqlstate text, message text, attempts bigint, refused bigint,
                covered_by_schema bigint)
@@ -61,7 +61,7 @@ BEGIN
 
     FOR service IN
         SELECT s.role_name, s.schema_name
-        FROM unnest(roles, schemas) AS s(role_name, schema_name)
+        FROM unnest(roles, own_schemas) AS s(role_name, schema_name)
         WHERE EXISTS (SELECT FROM pg_roles r WHERE r.rolname = s.role_name)
         ORDER BY s.role_name
     LOOP
