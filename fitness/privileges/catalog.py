@@ -1,9 +1,9 @@
 """A snapshot of roles, memberships, grants and owners, read with a fixed number of queries.
 
 Both write-ownership and read-contract judge this snapshot. Whatever the number
-of tables and roles, reading it costs five queries: roles, the membership
-closure, the grants that exist (exploded from the ACLs), default privileges and
-ownership.
+of tables and roles, reading it costs six queries: roles, the membership
+closure, the grants that exist (exploded from the ACLs), default privileges,
+ownership and callable SECURITY DEFINER functions.
 """
 
 from __future__ import annotations
@@ -125,6 +125,22 @@ class DefaultGrant:
 
 
 @dataclass(frozen=True)
+class DefinerExecute:
+    """``subject`` can call a SECURITY DEFINER function of another service's schema."""
+
+    subject: Role
+    grantee: Role | None  # None: PUBLIC
+    schema: str
+    function: str  # schema.name(arguments)
+    function_sql: str
+    owner: Role
+
+    @property
+    def grantee_sql(self) -> str:
+        return "PUBLIC" if self.grantee is None else self.grantee.sql_name
+
+
+@dataclass(frozen=True)
 class OwnedObjects:
     """Objects of one kind in one service schema with the same owner."""
 
@@ -142,6 +158,7 @@ class PrivilegeCatalog:
     grants: list[Grant]
     default_grants: list[DefaultGrant]
     owned: list[OwnedObjects]
+    definer_functions: list[DefinerExecute]
     subjects: list[Role]  # the roles whose grants were read: services, platform, other logins
     _by_name: dict[str, Role] = field(init=False, repr=False)
     _reach: dict[int, list[Membership]] = field(init=False, repr=False)
@@ -184,7 +201,7 @@ class PrivilegeCatalog:
 
 
 def read_privilege_catalog(conn: psycopg.Connection[Any], declared: DeclaredAccess) -> PrivilegeCatalog:
-    """Read the snapshot the privilege fitness functions judge (five queries, one snapshot)."""
+    """Read the snapshot the privilege fitness functions judge (six queries, one snapshot)."""
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(_ONE_SNAPSHOT)
         cur.execute(sql_file(_SQL, "roles.sql"))
@@ -206,16 +223,26 @@ def read_privilege_catalog(conn: psycopg.Connection[Any], declared: DeclaredAcce
             by_member[membership.member.oid].append(membership)
         pairs = _reach_pairs(subjects, by_member, declared)
         schemas = declared.service_schemas
-        cur.execute(
-            sql_file(_SQL, "grants.sql"),
-            {
-                "subjects": [p[0] for p in pairs],
-                "reachable": [p[1] for p in pairs],
-                "own_schemas": [p[2] for p in pairs],
-                "service_schemas": schemas,
-            },
-        )
+        judged = {
+            "subjects": [p[0] for p in pairs],
+            "reachable": [p[1] for p in pairs],
+            "own_schemas": [p[2] for p in pairs],
+            "service_schemas": schemas,
+        }
+        cur.execute(sql_file(_SQL, "grants.sql"), judged)
         grants = [_grant(row, roles) for row in cur.fetchall()]
+        cur.execute(sql_file(_SQL, "definer_functions.sql"), judged)
+        definer_functions = [
+            DefinerExecute(
+                subject=roles[row["subject_oid"]],
+                grantee=roles.get(row["grantee_oid"]),
+                schema=row["schema_name"],
+                function=row["function_name"],
+                function_sql=row["function_sql"],
+                owner=roles[row["owner_oid"]],
+            )
+            for row in cur.fetchall()
+        ]
         cur.execute(sql_file(_SQL, "default_privileges.sql"), {"service_schemas": schemas})
         default_grants = [
             DefaultGrant(
@@ -240,7 +267,7 @@ def read_privilege_catalog(conn: psycopg.Connection[Any], declared: DeclaredAcce
             )
             for row in cur.fetchall()
         ]
-    return PrivilegeCatalog(roles, memberships, grants, default_grants, owned, subjects)
+    return PrivilegeCatalog(roles, memberships, grants, default_grants, owned, definer_functions, subjects)
 
 
 def _judged_subjects(roles: Iterable[Role], declared: DeclaredAccess) -> list[Role]:

@@ -9,6 +9,7 @@ from fitness.engine.fitness_function import Findings, FitnessFunction, Kind, Ski
 from fitness.privileges.catalog import PrivilegeCatalog, read_privilege_catalog
 from fitness.privileges.declared import DeclaredAccess
 from fitness.privileges.default_privileges import judge_default_write_grants
+from fitness.privileges.definer_functions import judge_definer_functions
 from fitness.privileges.memberships import WRITING_PREDEFINED_ROLES, judge_memberships
 from fitness.privileges.ownership import judge_declared_objects, judge_ownership
 from fitness.privileges.role_attributes import judge_role_attributes
@@ -21,8 +22,8 @@ class WriteOwnership(FitnessFunction):
     kinds = (Kind.CATALOG, Kind.PROBE)
     summary = (
         "each service role can write only its own schema, by any route (grants, columns, "
-        "sequences, PUBLIC, default privileges, ownership, memberships, role attributes), "
-        "and a real write on another schema is refused"
+        "sequences, PUBLIC, default privileges, ownership, memberships, role attributes, "
+        "SECURITY DEFINER functions), and a real write on another schema is refused"
     )
     needs_database = True
 
@@ -35,6 +36,7 @@ class WriteOwnership(FitnessFunction):
         judge_role_attributes(catalog, declared, findings)
         wholesale = judge_memberships(catalog, declared, findings)
         judge_write_grants(catalog, declared, wholesale, findings)
+        judge_definer_functions(catalog, declared, wholesale, findings)
         judge_default_write_grants(catalog, declared, findings)
         judge_ownership(catalog, declared, findings)
         roles = []

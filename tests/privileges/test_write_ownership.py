@@ -301,3 +301,29 @@ def test_a_superuser_service_role_is_reported_not_probed(service_platform):
     result = service_platform.run(WO)
     assert service_platform.subjects(result) == ["{p}_license_service"]
     assert any("is a superuser and was not probed" in n for n in result.notes)
+
+
+DEFINER_FUNCTION = """
+SET ROLE {p}_license_owner;
+CREATE FUNCTION license.grant_seats(tenant uuid, seats integer) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
+AS $$ INSERT INTO license.licenses (tenant_id, seats) VALUES (tenant, seats) $$;
+RESET ROLE;
+"""
+
+
+def test_a_security_definer_function_another_service_can_call(service_platform):
+    service_platform.sql(DEFINER_FUNCTION + "GRANT USAGE ON SCHEMA license TO {p}_directory_service")
+    violation = only(service_platform, service_platform.run(WO))
+    assert violation.subject == "license.grant_seats(tenant uuid, seats integer)"
+    assert "runs as " + service_platform.role("license_owner") in violation.message
+    assert "EXECUTE is granted to PUBLIC, the default" in violation.message
+    assert violation.hint == (
+        "REVOKE EXECUTE ON FUNCTION license.grant_seats(tenant uuid, seats integer) FROM PUBLIC;"
+    )
+
+
+def test_a_security_definer_function_out_of_reach_is_not_a_route(service_platform):
+    """Without USAGE on the schema no other service can call it; its own service may."""
+    service_platform.sql(DEFINER_FUNCTION)
+    assert service_platform.subjects(service_platform.run(WO)) == []
