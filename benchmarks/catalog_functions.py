@@ -157,6 +157,23 @@ def replay(url: str, recordings: list[Recorded]) -> None:
                 conn.rollback()
 
 
+def slowest_statements(url: str, recordings: list[Recorded], top: int = 3) -> list[tuple[float, str]]:
+    """The ``top`` statements that took longest in one replay, each named by its first line."""
+    timed = []
+    for recorded in recordings:
+        with psycopg.connect(url, autocommit=recorded.autocommit) as conn:
+            for query, params in recorded.statements:
+                started = time.perf_counter()
+                cur = conn.execute(query, params)
+                if cur.description is not None:
+                    cur.fetchall()
+                text = query.as_string(conn) if isinstance(query, sql.Composable) else str(query)
+                timed.append((time.perf_counter() - started, text.strip().splitlines()[0][:70]))
+            if not recorded.autocommit:
+                conn.rollback()
+    return sorted(timed, reverse=True)[:top]
+
+
 def median_seconds(action: Callable[[], object], runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -230,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             config = load_config(config_path)
             context = RecordingContext(config, DatabaseTarget(url, server.label, False))
             rows = []
+            breakdown: dict[str, list[tuple[float, str]]] = {}
             for fitness_id in ids:
                 context.recordings.clear()
                 context.recording[0] = True
@@ -243,11 +261,17 @@ def main(argv: list[str] | None = None) -> int:
                 direct = median_seconds(lambda r=recordings: replay(url, r), args.runs)
                 statements = sum(len(r.statements) for r in recordings)
                 rows.append((fitness_id, engine, direct, statements, len(first.violations)))
+                breakdown[fitness_id] = slowest_statements(url, recordings)
             naive = median_seconds(lambda: _naive(url, contract), max(1, args.runs // 2))
         finally:
             drop_database(admin, database)
             drop_roles_with_prefix(admin, prefix)
     _print_table(rows, naive, args.runs)
+    print()
+    print("slowest statements (one replay):")
+    for fitness_id, slowest in breakdown.items():
+        for seconds, label in slowest:
+            print(f"  {fitness_id:<24} {seconds:>7.3f} s  {label}")
     total = sum(r[1] for r in rows)
     return 0 if total < GOAL_SECONDS else 1
 

@@ -1,6 +1,8 @@
 -- The tenant setting a new session of each role would start with, from
 -- ALTER ROLE ... IN DATABASE / ALTER ROLE / ALTER DATABASE ... SET, applied
--- with the server's precedence (role in database, role, database).
+-- with the server's precedence (role in database, role, database). Only values
+-- set for the role are returned: a database-wide one shows on any fresh
+-- connection, and is reported once as such.
 SELECT r.rolname AS role_name,
        quote_ident(r.rolname) AS role_sql,
        chosen.value,
@@ -21,4 +23,5 @@ CROSS JOIN LATERAL (
     LIMIT 1
 ) chosen
 WHERE r.rolname = ANY (%(roles)s::text[])
+  AND chosen.per_role
   AND chosen.value <> ''
