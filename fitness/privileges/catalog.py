@@ -147,7 +147,8 @@ class OwnedObjects:
     schema: str
     owner: Role
     kind: str  # schema, table, view, sequence, function, ...
-    names: tuple[str, ...]
+    count: int
+    names: tuple[str, ...]  # listed only for schemas and for login or service-role owners
     names_sql: tuple[str, ...]
 
 
@@ -256,12 +257,16 @@ def read_privilege_catalog(conn: psycopg.Connection[Any], declared: DeclaredAcce
             for row in cur.fetchall()
             if row["target_schemas"]
         ]
-        cur.execute(sql_file(_SQL, "ownership.sql"), {"service_schemas": schemas})
+        cur.execute(
+            sql_file(_SQL, "ownership.sql"),
+            {"service_schemas": schemas, "service_roles": declared.service_roles},
+        )
         owned = [
             OwnedObjects(
                 schema=row["schema_name"],
                 owner=roles[row["owner_oid"]],
                 kind=row["kind"],
+                count=row["objects"],
                 names=tuple(row["names"]),
                 names_sql=tuple(row["names_sql"]),
             )

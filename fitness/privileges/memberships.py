@@ -73,7 +73,7 @@ def judge_memberships(
                 )
             elif m.role.oid in owners and not m.role.superuser:
                 owned = owners[m.role.oid]
-                count = sum(len(o.names) for o in owned)
+                count = sum(o.count for o in owned)
                 schemas = sorted({o.schema for o in owned})
                 findings.add(
                     subject.name,

@@ -77,6 +77,6 @@ def _note_superuser_owned(owned: list[OwnedObjects], findings: Findings) -> None
     for o in owned:
         if o.owner.superuser:
             key = (o.schema, o.owner.name)
-            counts[key] = counts.get(key, 0) + len(o.names)
+            counts[key] = counts.get(key, 0) + o.count
     for (schema, owner), count in sorted(counts.items()):
         findings.note(f"{count} object(s) in schema {schema} are owned by superuser {owner}")

@@ -2,7 +2,8 @@
 
 The platform is broken so that the probes' writes succeed (a policy that lets
 rows move, TRUNCATE granted to another service, a trigger that would write
-elsewhere and draw from a sequence), and an empty table gets seeded. Row
+elsewhere and draw from a sequence), and empty tables get seeded (one with a
+serial column and a default that draws from no sequence). Row
 counts, a checksum of every row and every sequence are the same afterwards.
 """
 
@@ -31,6 +32,16 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE ON license.licenses
     FOR EACH ROW EXECUTE FUNCTION license.on_license_change();
 DROP POLICY tenant_isolation ON license.licenses;
 CREATE POLICY wide_open ON license.licenses USING (true) WITH CHECK (true);
+CREATE TABLE directory.notes (
+    tenant_id uuid NOT NULL,
+    id serial,
+    written_by xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    body text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE directory.notes ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY open ON directory.notes USING (true);
+GRANT SELECT, INSERT, UPDATE ON directory.notes TO {p}_directory_service;
 GRANT USAGE ON SCHEMA license TO {p}_directory_service;
 GRANT INSERT, UPDATE, DELETE, TRUNCATE ON license.licenses TO {p}_directory_service;
 """
@@ -56,7 +67,7 @@ def snapshot(url):
 def test_nothing_the_probes_do_survives(service_platform):
     service_platform.sql(BREAK_EVERYTHING)
     before = snapshot(service_platform.url)
-    assert "license.side_effects" in before and "directory.audit_log_id_seq" in before
+    assert {"license.side_effects", "directory.audit_log_id_seq", "directory.notes_id_seq"} <= set(before)
 
     isolation = service_platform.run("tenant-isolation-probe")
     ownership = service_platform.run("write-ownership")
@@ -65,7 +76,8 @@ def test_nothing_the_probes_do_survives(service_platform):
     isolation_messages = " ".join(service_platform.messages(isolation))
     assert "moving a row of license.licenses to another tenant" in isolation_messages
     assert "inserting a row of another tenant into license.licenses succeeded" in isolation_messages
-    assert any("seeded tenant rows" in note for note in isolation.notes)
+    assert any("seeded tenant rows (rolled back) into 2 table(s)" in note for note in isolation.notes)
+    assert "directory.notes" in service_platform.subjects(isolation)
     assert any("confirmed" in note for note in ownership.notes)
 
     assert snapshot(service_platform.url) == before

@@ -34,10 +34,20 @@ WITH service_schema AS (
     JOIN service_schema s ON s.oid = p.pronamespace
     WHERE p.prokind IN ('f', 'p')
 )
+-- Names come only where they will be reported (a login or service role owns
+-- them, or the object is the schema itself); otherwise the count is enough.
 SELECT owned.schema_name,
        owned.owner AS owner_oid,
        owned.kind,
-       array_agg(owned.object_name ORDER BY owned.object_name) AS names,
-       array_agg(owned.object_sql ORDER BY owned.object_name) AS names_sql
+       count(*) AS objects,
+       CASE WHEN named.listed THEN array_agg(owned.object_name ORDER BY owned.object_name)
+            ELSE '{}' END AS names,
+       CASE WHEN named.listed THEN array_agg(owned.object_sql ORDER BY owned.object_name)
+            ELSE '{}' END AS names_sql
 FROM owned
-GROUP BY owned.schema_name, owned.owner, owned.kind
+JOIN pg_roles r ON r.oid = owned.owner
+CROSS JOIN LATERAL (
+    SELECT owned.kind = 'schema' OR r.rolcanlogin OR r.rolname = ANY (%(service_roles)s::text[])
+           AS listed
+) named
+GROUP BY owned.schema_name, owned.owner, owned.kind, named.listed

@@ -6,8 +6,9 @@
 --
 -- 1. Tenants: for each table, the smallest (A) and largest (B) tenant in the
 --    data. A table with fewer than two tenants gets rows seeded for the
---    missing ones: a copy of an existing row, else a made-up row. Every column
---    is given a value, so no default (no nextval) is ever evaluated.
+--    missing ones: a copy of an existing row, else a made-up row. No sequence
+--    is ever drawn from (nextval survives a rollback): identity and serial
+--    columns are given values, only defaults without nextval are used.
 -- 2. With no tenant set: run for every (role, table) before the setting is
 --    ever touched in this session (once set, even in an undone
 --    sub-transaction, it reads as '' until the session ends). SQLSTATE 42501
@@ -352,7 +353,8 @@ $new$;
 
 -- Seed one row of tenant `tenant` into a table, as the superuser with triggers
 -- and foreign-key checks off: a copy of a row of tenant `source` when there is
--- one (and the copy breaks no unique constraint), else a row of made-up values.
+-- one (and the copy breaks no unique constraint), else a made-up row: column
+-- defaults that draw from no sequence, NULL where allowed, a sample value else.
 CREATE FUNCTION pg_temp.fitgate_seed_row(
     target oid, tenant_column text, column_type text, insert_columns text,
     source text, tenant text)
@@ -381,6 +383,9 @@ BEGIN
     END IF;
     SELECT string_agg(
                CASE WHEN a.attname = tenant_column THEN format('%L::%s', tenant, column_type)
+                    -- a default that draws from no sequence leaves nothing behind
+                    WHEN d.adbin IS NOT NULL
+                         AND pg_get_expr(d.adbin, d.adrelid) !~ 'nextval\(' THEN 'DEFAULT'
                     WHEN NOT (a.attnotnull OR ty.typnotnull) THEN 'NULL'
                     ELSE format('%L::%s', pg_temp.fitgate_sample_value(a.atttypid),
                                 format_type(a.atttypid, a.atttypmod))
@@ -388,6 +393,7 @@ BEGIN
     INTO made_up
     FROM pg_attribute a
     JOIN pg_type ty ON ty.oid = a.atttypid
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
     EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE VALUES (%s)',
                    target::regclass, insert_columns, made_up);
@@ -415,6 +421,7 @@ AS $sample$
         WHEN t.oid = 'date'::regtype THEN current_date::text
         WHEN t.oid IN ('time'::regtype, 'timetz'::regtype) THEN '00:00:00'
         WHEN t.oid = 'interval'::regtype THEN '0'
+        WHEN t.oid IN ('xid'::regtype, 'xid8'::regtype) THEN '0'
         WHEN t.typcategory = 'D' THEN now()::text
         WHEN t.typcategory = 'N' THEN (floor(random() * 1000000000))::bigint::text
         WHEN t.typcategory = 'S' THEN 'fitgate-' || substr(md5(random()::text), 1, 8)
