@@ -14,11 +14,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from fitness import registry
 from fitness.config import DEFAULT_CONFIG, Config, load_config
 from fitness.database import Server, describe_url, open_server
-from fitness.database.databases import create_database, drop_database
+from fitness.database.databases import create_database, drop_database, drop_roles_with_prefix
 from fitness.engine import CheckContext
 from fitness.engine.check_run import CheckRun
 from fitness.engine.context import DatabaseTarget
@@ -69,7 +70,9 @@ class DatabaseFactory:
         return url
 
     def drop(self, url_or_name: str) -> None:
-        name = url_or_name.rsplit("/", 1)[-1].split("?", 1)[0]
+        # the URL's host may be a socket folder (…?host=/tmp/…): ask libpq for the name
+        is_url = "://" in url_or_name or "=" in url_or_name
+        name = str(conninfo_to_dict(url_or_name)["dbname"]) if is_url else url_or_name
         drop_database(self.admin_url, name)
         if name in self._created:
             self._created.remove(name)
@@ -78,6 +81,26 @@ class DatabaseFactory:
         for name in reversed(self._created):
             drop_database(self.admin_url, name)
         self._created.clear()
+
+
+class ScratchDatabase:
+    """An empty database, and a prefix for the cluster-wide names (roles) a test creates.
+
+    Roles are shared by every database of the server, so a test names its roles
+    ``role("x")`` (``<prefix>_x``); all of them are dropped with the database.
+    """
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url = url
+        self.prefix = prefix
+
+    def role(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+    def execute(self, statements: str) -> None:
+        """Run SQL (several statements allowed) as the superuser, committed."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(statements)
 
 
 def _unique(prefix: str) -> str:
@@ -122,6 +145,16 @@ def fitgate_empty_database(fitgate_databases: DatabaseFactory) -> Iterator[str]:
     url = fitgate_databases.empty()
     yield url
     fitgate_databases.drop(url)
+
+
+@pytest.fixture
+def fitgate_scratch_database(fitgate_databases: DatabaseFactory) -> Iterator[ScratchDatabase]:
+    """An empty database and a unique role prefix; both, and every such role, dropped after."""
+    url = fitgate_databases.empty()
+    prefix = _unique("r")
+    yield ScratchDatabase(url, prefix)
+    fitgate_databases.drop(url)
+    drop_roles_with_prefix(fitgate_databases.admin_url, prefix)
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,14 @@ if TYPE_CHECKING:
     from fitness.engine.fitness_function import FitnessFunction
 
 BUILTIN: dict[str, str] = {
-    "adr-traceability": "fitness.docs.adr_traceability:AdrTraceability",
     "rls-coverage": "fitness.rls.coverage:RlsCoverage",
-    "event-completeness": "fitness.events.completeness:EventCompleteness",
+    "tenant-isolation-probe": "fitness.probes.tenant_isolation:TenantIsolationProbe",
+    "write-ownership": "fitness.privileges.write_ownership:WriteOwnership",
+    "read-contract": "fitness.privileges.read_contract:ReadContract",
     "no-cross-service-calls": "fitness.code.no_cross_service_calls:NoCrossServiceCalls",
     "tenant-scope": "fitness.code.tenant_scope:TenantScope",
+    "event-completeness": "fitness.events.completeness:EventCompleteness",
+    "adr-traceability": "fitness.docs.adr_traceability:AdrTraceability",
 }
 
 FITNESS_IDS: tuple[str, ...] = tuple(BUILTIN)

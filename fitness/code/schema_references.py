@@ -22,7 +22,8 @@ from fitness.code.scan_cache import Finding
 from fitness.code.sources import SourceFile, SourceKind
 from fitness.code.sql_facts import SqlAnalysis
 from fitness.config import Config, Service
-from fitness.engine.fitness_function import Findings
+from fitness.engine.context import CheckContext
+from fitness.engine.fitness_function import Findings, Kind
 
 
 def check_schema_references(config: Config) -> Findings:
@@ -31,6 +32,18 @@ def check_schema_references(config: Config) -> Findings:
     if not scan_services(config, lambda service: SchemaReferenceRule(config, service), findings):
         findings.note("no service declares a package: SQL in code was not checked")
     return findings
+
+
+class CodeReads:
+    """read-contract's evidence from code: SQL naming another service's tables."""
+
+    kind = Kind.STATIC
+    needs_database = False
+
+    def find(self, context: CheckContext, findings: Findings) -> None:
+        found = check_schema_references(context.config)
+        findings.violations.extend(found.violations)
+        findings.notes.extend(found.notes)
 
 
 class SchemaReferenceRule(FileRule):

@@ -28,3 +28,14 @@ def database_exists(server_url: str, name: str) -> bool:
     with psycopg.connect(server_url, autocommit=True) as conn:
         row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     return row is not None
+
+
+def drop_roles_with_prefix(server_url: str, prefix: str) -> None:
+    """Drop every role named ``<prefix>_...``; the databases holding their objects must be gone."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s) ORDER BY rolname",
+            (prefix + "_",),
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))

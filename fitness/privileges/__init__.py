@@ -1,0 +1,1 @@
+"""Who may write and read which service schema: write-ownership and read-contract."""

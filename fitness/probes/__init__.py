@@ -1,0 +1,1 @@
+"""Probes: real statements, as the services' roles, in transactions that are always rolled back."""
