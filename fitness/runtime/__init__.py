@@ -3,8 +3,8 @@
 A service process started with ``FITGATE_GUARD=1`` (or ``refuse``) calls
 ``install_guards(config, service_name)`` before importing its app; the guards
 append JSON lines to ``FITGATE_GUARD_LOG``, which the runtime halves of
-no-cross-service-calls and tenant-scope read. ``python -m
-fitness.runtime.launcher`` starts a service that way.
+no-cross-service-calls and tenant-scope read. ``fitgate serve`` (its worker,
+:mod:`fitness.serving.worker`) starts every service that way.
 """
 
 from fitness.runtime.connection_guard import CrossServiceConnectionRefused

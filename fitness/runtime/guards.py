@@ -1,6 +1,6 @@
 """Installing the runtime guards in a service process.
 
-A service process calls :func:`install_guards` first thing (the launcher does,
+A service process calls :func:`install_guards` first thing (``fitgate serve``'s worker does,
 before importing the app) when ``FITGATE_GUARD`` asks for it:
 
 - ``1`` or ``record``: record connections to other services and pooled

@@ -162,15 +162,14 @@ def _start(
     env.update(extra_environment)
     log_path = None if log_dir is None else log_dir / f"{service.name}.log"
     output: IO[bytes] | None = None if log_path is None else log_path.open("ab")
-    assert service.app is not None  # checked by _service
     command = [
         sys.executable,
         "-m",
         "fitness.serving.worker",
-        "--app",
-        service.app,
-        "--code-root",
-        str(config.code_root),
+        "--config",
+        str(config.path.resolve()),
+        "--service",
+        service.name,
         "--fd",
         str(listener.fileno()),
     ]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
+
+from fitness.config import load_config
+from fitness.serving import running_services
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -47,42 +47,24 @@ def read_log(path: Path) -> list[dict[str, object]]:
 
 
 class Service:
-    """A service process started by the launcher; stopped (by its pid) when done."""
+    """A fixture service started the way ``fitgate serve`` starts services; stopped when done."""
 
     def __init__(self, config: Path, name: str, port: int, env: dict[str, str], logs: Path) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.output = logs / f"{name}-{port}.out"
-        with self.output.open("wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "fitness.runtime.launcher",
-                    "--config",
-                    str(config),
-                    "--service",
-                    name,
-                    "--port",
-                    str(port),
-                ],
-                env={**os.environ, **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
+        self._stack = contextlib.ExitStack()
+        self.output = logs / f"{name}.log"
+        started = self._stack.enter_context(
+            running_services(
+                load_config(config),
+                [name],
+                env.get("FIXTURE_DATABASE_URL", "postgresql://fixture@/unused"),
+                admin_token="fixture",
+                ports={name: port},
+                log_dir=logs,
+                environment=env,
             )
-        self._wait_until_up()
-
-    def _wait_until_up(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.url} exited: {self.output.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.url} did not come up: {self.output.read_text()}")
+        )
+        self.url = started[name].url
+        self.process = started[name].process
 
     def get(self, path: str) -> dict[str, object]:
         answer = httpx.get(f"{self.url}{path}", timeout=15)
@@ -91,13 +73,7 @@ class Service:
         return body
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self._stack.close()
 
 
 class ExternalServer:

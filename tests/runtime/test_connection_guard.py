@@ -8,7 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.runtime.processes import ExternalServer, free_port, read_log, write_config
+import pytest
+
+from fitness.serving import ServiceStartError
+from tests.runtime.processes import ExternalServer, Service, free_port, read_log, write_config
 
 SCRIPT = """
 import socket, sys
@@ -87,30 +90,10 @@ def test_refuse_mode_stops_them(tmp_path: Path, external_server: ExternalServer)
     assert {r["refused"] for r in records if r["kind"] == "cross-service-connection"} == {True}
 
 
-def test_a_bad_mode_is_one_line(tmp_path: Path) -> None:
+def test_a_bad_mode_stops_the_service_with_one_line(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"alpha": free_port()})
-    done = subprocess.run(
-        [sys.executable, "-m", "fitness.runtime.launcher", "--config", str(config), "--service", "alpha"],
-        capture_output=True,
-        text=True,
-        env={"FITGATE_GUARD": "maybe", "PATH": "/usr/bin:/bin"},
-        timeout=60,
-        check=False,
+    with pytest.raises(ServiceStartError) as caught:
+        Service(config, "alpha", free_port(), {"FITGATE_GUARD": "maybe"}, tmp_path)
+    assert str(caught.value).endswith(
+        "fitgate worker: FITGATE_GUARD='maybe': expected 1 (record) or refuse"
     )
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "fitgate: error: FITGATE_GUARD='maybe': expected 1 (record) or refuse"
-    ]
-
-
-def test_an_unknown_service_is_one_line(tmp_path: Path) -> None:
-    config = write_config(tmp_path, {"alpha": free_port()})
-    done = subprocess.run(
-        [sys.executable, "-m", "fitness.runtime.launcher", "--config", str(config), "--service", "gamma"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [f"fitgate: error: {config}: no service named gamma"]

@@ -83,8 +83,8 @@ def test_both_services_run_guarded(shop: GuardedShop) -> None:
 
 def test_normal_traffic_records_nothing(shop: GuardedShop, monkeypatch: pytest.MonkeyPatch) -> None:
     before = len(read_log(shop.log))
-    assert shop.alpha.get("/health") == {"ok": True}
-    assert shop.beta.get("/health") == {"ok": True}
+    assert shop.alpha.get("/readyz") == {"ok": True}
+    assert shop.beta.get("/readyz") == {"ok": True}
     assert shop.alpha.get("/external") == {"external": "hello"}
     assert shop.alpha.get("/tenant/clean/tenant-a") == {"tenant": "tenant-a"}
     assert shop.alpha.get("/tenant/current") == {"tenant": ""}
