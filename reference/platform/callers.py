@@ -59,6 +59,11 @@ class Caller:
         if not self.is_platform_admin and role not in self.roles:
             raise Forbidden(f"this action needs the role {role}")
 
+    def require_platform_admin(self, action: str) -> None:
+        """Raise :class:`Forbidden` unless the platform admin token made the call (no tenant role counts)."""
+        if not self.is_platform_admin:
+            raise Forbidden(f"{action} needs the platform admin token")
+
 
 def runtime(request: Request) -> ServiceRuntime:
     """The service's shared runtime (pool, settings, token verifier)."""
@@ -110,8 +115,24 @@ async def platform_admin(
     return Actor(PLATFORM_ADMIN, getattr(request.state, "request_id", None))
 
 
+async def any_caller(request: Request, credentials: Credentials) -> Actor:
+    """The caller of an endpoint over global data: the admin token, or any tenant's access token.
+
+    No tenant is set (the admin token needs no ``X-Tenant-ID``): such endpoints read
+    only global tables, such as a catalogue offered to every tenant.
+    """
+    service = runtime(request)
+    token = _bearer(credentials)
+    request_id = getattr(request.state, "request_id", None)
+    if _is_admin_token(token, service.settings):
+        return Actor(PLATFORM_ADMIN, request_id)
+    claims = await service.verifier.verify(token)
+    return Actor(claims.subject, request_id)
+
+
 TenantCaller = Annotated[Caller, Depends(tenant_caller)]
 PlatformAdmin = Annotated[Actor, Depends(platform_admin)]
+AnyCaller = Annotated[Actor, Depends(any_caller)]
 Runtime = Annotated[ServiceRuntime, Depends(runtime)]
 
 
