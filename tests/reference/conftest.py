@@ -106,6 +106,13 @@ def directory(platform_services: Callable[[str], RunningService]) -> Iterator[ht
         yield client
 
 
+@pytest.fixture(scope="session")
+def licenses(platform_services: Callable[[str], RunningService]) -> Iterator[httpx.Client]:
+    """An HTTP client of the license service process."""
+    with httpx.Client(base_url=platform_services("license").url, timeout=10) as client:
+        yield client
+
+
 @pytest.fixture
 def new_tenant(directory: httpx.Client, tokens: Tokens) -> Callable[[], TenantCaller]:
     """``new_tenant()``: a tenant of its own for the test, created through POST /v1/admin/tenants."""

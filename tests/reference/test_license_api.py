@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-import pytest
 
-from fitness.serving import RunningService
 from reference.license.seed import seed_license_id
 from reference.platform.seeding import TENANT_A, TENANT_B
 from tests.reference.conftest import TenantCaller, Tokens, bearer
@@ -21,13 +19,6 @@ STARTER = "5e1ec7ed-0000-4000-8000-000000000001"
 CLINIC = "5e1ec7ed-0000-4000-8000-000000000002"
 PHARMACY = "5e1ec7ed-0000-4000-8000-000000000003"
 ENTERPRISE = "5e1ec7ed-0000-4000-8000-000000000004"
-
-
-@pytest.fixture(scope="session")
-def licenses(platform_services: Callable[[str], RunningService]) -> Iterator[httpx.Client]:
-    """An HTTP client of the license service process."""
-    with httpx.Client(base_url=platform_services("license").url, timeout=10) as client:
-        yield client
 
 
 def operator(tokens: Tokens, tenant_id: UUID) -> dict[str, str]:
