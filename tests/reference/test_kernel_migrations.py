@@ -132,4 +132,9 @@ def test_the_platform_packages_are_numbered_correctly() -> None:
         "certificate_authorities",
         "certificates",
     ]
-    assert discover_migrations("reference.license") == []
+    assert [m.name for m in discover_migrations("reference.license")] == [
+        "event_store",
+        "plans",
+        "licenses",
+        "seat_assignments",
+    ]

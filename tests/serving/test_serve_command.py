@@ -14,6 +14,9 @@ import httpx
 import psycopg
 import pytest
 
+from fitness.config import load_config
+from fitness.serving import app_available
+
 REPO = Path(__file__).resolve().parents[2]
 TENANT_A = "a0000000-0000-4000-8000-00000000000a"
 
@@ -30,12 +33,15 @@ def serve(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
 
 
 def announced(process: subprocess.Popen[str]) -> dict[str, str]:
-    """What serve printed up to 'press Ctrl-C': the database line, each service's url and pid, the token."""
+    """What serve printed up to 'press Ctrl-C': the database line, services left out (and why),
+    each service's url and pid, the token."""
     assert process.stdout is not None
     seen: dict[str, str] = {}
     for line in process.stdout:
         if line.startswith("database: "):
             seen["database"] = line.strip()
+        elif match := re.match(r"^(\w+): not served: (.*)$", line):
+            seen[f"{match.group(1)}.left_out"] = match.group(2)
         elif match := re.match(r"^(\w+)\s+(http://\S+)\s+\(pid (\d+)", line):
             seen[f"{match.group(1)}.url"], seen[f"{match.group(1)}.pid"] = match.group(2), match.group(3)
         elif line.startswith("admin token"):
@@ -79,13 +85,19 @@ def test_serve_directory_then_stop_leaving_nothing(signum: int) -> None:
 
 
 @pytest.mark.slow
-def test_serve_all_says_which_services_are_left_out() -> None:
+def test_serve_all_serves_every_app_and_says_which_are_left_out() -> None:
+    config = load_config(REPO / "quality-attributes.yaml")
+    without_app = {name for name, s in config.services.items() if app_available(s, config.code_root)}
     process = serve("all", env={"FITGATE_ADMIN_TOKEN": ""})
     try:
-        assert process.stdout is not None
-        first_lines = [process.stdout.readline() for _ in range(2)]
-        assert [line.split(":")[0] for line in first_lines] == ["auth", "license"]
-        assert all("not served" in line for line in first_lines)
+        seen = announced(process)
+        left_out = {key.split(".")[0] for key in seen if key.endswith(".left_out")}
+        assert left_out == without_app
+        assert all("does not exist yet" in seen[f"{name}.left_out"] for name in left_out)
+        served = {key.split(".")[0] for key in seen if key.endswith(".url")}
+        assert served == set(config.services) - without_app and {"directory", "license"} <= served
+        for name in served:
+            assert httpx.get(seen[f"{name}.url"] + "/readyz").json()["role"] == config.services[name].role
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
@@ -114,7 +126,6 @@ def test_serve_an_installed_database_as_it_is(fitgate_installed_database: str) -
     ("argv", "message"),
     [
         (["nosuch"], "no service named nosuch"),
-        (["license"], "license cannot be served: module reference.license.app"),
         (["all", "--port", "9000"], "--port is for a single service"),
         (["directory", "--port", "70000"], "--port 70000: not a port number"),
     ],
@@ -124,3 +135,14 @@ def test_bad_requests_exit_2_with_one_line(argv: list[str], message: str) -> Non
     _out, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert err.count("\n") == 1 and message in err and err.startswith("fitgate: error: ")
+
+
+def test_a_service_without_its_app_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "quality-attributes.yaml"
+    config.write_text(
+        "version: 1\nservices:\n  ghost: {schema: ghost, role: ghost_service, app: 'ghost.app:app'}\n"
+    )
+    process = serve("ghost", "--config", str(config))
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert err.count("\n") == 1 and "ghost cannot be served: module ghost.app" in err
