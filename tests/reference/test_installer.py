@@ -16,11 +16,15 @@ STATE = {
     "(SELECT count(*) FROM directory.tenants), (SELECT count(*) FROM directory.users), "
     "(SELECT count(*) FROM directory.roles), (SELECT count(*) FROM directory.role_assignments), "
     "(SELECT count(*) FROM directory.domain_event), (SELECT count(*) FROM auth.signing_keys), "
-    "(SELECT count(*) FROM auth.signing_public_keys)",
+    "(SELECT count(*) FROM auth.signing_public_keys), (SELECT count(*) FROM license.plans), "
+    "(SELECT count(*) FROM license.licenses), (SELECT count(*) FROM license.seat_assignments), "
+    "(SELECT count(*) FROM license.domain_event)",
     "migrations": "SELECT array_agg(version ORDER BY version) FROM directory.schema_migrations "
-    "UNION ALL SELECT array_agg(version ORDER BY version) FROM auth.schema_migrations",
+    "UNION ALL SELECT array_agg(version ORDER BY version) FROM auth.schema_migrations "
+    "UNION ALL SELECT array_agg(version ORDER BY version) FROM license.schema_migrations",
     "policies": "SELECT count(*) FROM pg_policies",
-    "event_types": "SELECT count(*) FROM directory.event_types",
+    "event_types": "SELECT (SELECT count(*) FROM directory.event_types), "
+    "(SELECT count(*) FROM license.event_types)",
     "device": "SELECT (SELECT count(*) FROM device.devices), (SELECT count(*) FROM device.certificates), "
     "(SELECT count(*) FROM device.certificate_authorities), "
     "(SELECT count(*) FROM device.certificate_authority_keys), "
@@ -137,6 +141,9 @@ def test_row_level_security_is_forced_on_every_tenant_table(fitgate_installed_da
         "device.certificate_authorities",
         "device.certificate_authority_keys",
         "device.domain_event",
+        "license.licenses",
+        "license.seat_assignments",
+        "license.domain_event",
     }
     for name, enabled, forced, permissive, restrictive, indexed in tables:
         assert (enabled, forced, indexed) == (True, True, True), name
@@ -173,6 +180,22 @@ def test_roles_are_least_privileged(fitgate_installed_database: str) -> None:
         ("auth_service", "SELECT 1 FROM directory.domain_event", False),
         ("license_service", "SELECT 1 FROM directory.users", True),
         ("license_service", "SELECT 1 FROM directory.roles", False),
+        ("license_service", "SELECT 1 FROM license.plans, license.licenses, license.seat_assignments", True),
+        (
+            "license_service",
+            "INSERT INTO license.plans (id, code, name, features) VALUES "
+            "(gen_random_uuid(), 'free', 'Free', '{x}')",
+            False,
+        ),
+        ("license_service", "DELETE FROM license.seat_assignments", False),
+        ("license_service", "DELETE FROM license.licenses", False),
+        ("license_service", "TRUNCATE license.seat_assignments", False),
+        ("license_service", "UPDATE license.domain_event SET version = 1 WHERE false", False),
+        ("auth_service", "SELECT 1 FROM license.seat_assignments", True),
+        ("auth_service", "SELECT 1 FROM license.licenses", False),
+        ("auth_service", "UPDATE license.seat_assignments SET status = 'released' WHERE false", False),
+        ("directory_service", "SELECT 1 FROM license.seat_assignments", False),
+        ("device_service", "SELECT 1 FROM license.seat_assignments", False),
         ("device_service", "SELECT 1 FROM directory.users", False),
         ("device_service", "SELECT 1 FROM auth.signing_public_keys", True),
         ("device_service", "SELECT 1 FROM directory.tenants", True),
