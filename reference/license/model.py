@@ -9,22 +9,33 @@ revoking) first locks the license row (``SELECT ... FOR NO KEY UPDATE``), so the
 one after another per license: the seat count checked is the seat count committed,
 and two assignments racing for the last seat cannot both get it. Users are read from
 ``directory.users`` (published by directory) in the same transaction, never over HTTP.
+
+Events are dated with the transaction's start (``now()``). A transaction that began
+before another one, but got the license lock after it, would date its events before
+the changes it saw: the history would show them in the wrong order (a seat released
+before it was assigned; for a moment more seats held than the license has). So after
+taking the lock a change checks that nothing under it is dated later than its own
+start, and otherwise gives up (:class:`TransactionBehind`); :func:`in_license_order`
+runs it again in a new transaction, which starts after the change it waited for.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
-from reference.platform.errors import Conflict, InvalidInput, NotFound, VersionConflict
+from reference.platform.errors import Conflict, InvalidInput, NotFound, Unavailable, VersionConflict
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
-from reference.platform.tenancy import TenantTransaction
+from reference.platform.pool import Pool
+from reference.platform.tenancy import TenantTransaction, tenant_transaction
 
 SCHEMA = "license"
 ROLE = "license_service"
@@ -37,11 +48,20 @@ LIST_LICENSES = (
     "AND (%(after)s::uuid IS NULL OR l.id > %(after)s) ORDER BY l.id LIMIT %(limit)s"
 )
 # The lock every change to a license's seats takes first; it also says whether the license is
-# in force at the transaction's time (the time its events will carry).
+# in force at the transaction's time (the time its events will carry), and whether the license
+# was changed after that time (by a transaction that began later but locked it first).
 LOCK_LICENSE = (
-    "SELECT to_jsonb(l.*), l.valid_from <= now(), l.valid_until > now() FROM license.licenses AS l "
-    "WHERE l.tenant_id = %s AND l.id = %s FOR NO KEY UPDATE"
+    "SELECT to_jsonb(l.*), l.valid_from <= now(), l.valid_until > now(), l.updated_at > now() "
+    "FROM license.licenses AS l WHERE l.tenant_id = %s AND l.id = %s FOR NO KEY UPDATE"
 )
+# Run after LOCK_LICENSE, so with a snapshot that sees the changes the lock waited for.
+SEAT_CHANGED_LATER = (
+    "SELECT coalesce(max(coalesce(released_at, assigned_at)) > now(), false) "
+    "FROM license.seat_assignments WHERE tenant_id = %s AND license_id = %s"
+)
+# Attempts of a seat change whose transaction keeps beginning before a competing one's.
+ATTEMPTS = 5
+_log = logging.getLogger("fitgate.license")
 TRANSACTION_TIME = "SELECT now()"
 ASSIGNED_COUNTS = (
     "SELECT license_id, count(*) FROM license.seat_assignments "
@@ -110,6 +130,30 @@ class SeatAlreadyReleased(Conflict):
     """The seat was released before."""
 
     code = "seat_already_released"
+
+
+class TransactionBehind(Exception):
+    """The license lock was taken after a change by a transaction that began later than this one."""
+
+
+T = TypeVar("T")
+
+
+async def in_license_order(
+    pool: Pool, tenant_id: UUID, change: Callable[[TenantTransaction], Awaitable[T]]
+) -> T:
+    """Run ``change`` (which locks a license) in a tenant transaction, again if it was behind.
+
+    A retry begins after the change it waited for committed, so it is rarely behind
+    twice; after :data:`ATTEMPTS` the caller gets a 503 and may simply retry.
+    """
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            async with tenant_transaction(pool, tenant_id) as tx:
+                return await change(tx)
+        except TransactionBehind as behind:
+            _log.info("seat change run again", extra={"fields": {"attempt": attempt, "why": str(behind)}})
+    raise Unavailable("the license is busy with other seat changes: retry")
 
 
 @dataclass(frozen=True)
@@ -390,11 +434,16 @@ class Licensing:
     # Internals
 
     async def _lock(self, tx: TenantTransaction, license_id: UUID) -> LockedLicense:
+        """Lock the license for the transaction; :class:`TransactionBehind` if changed after its start."""
         cursor = await tx.connection.execute(LOCK_LICENSE, (tx.tenant_id, license_id))
         row = await cursor.fetchone()
         if row is None:
             raise NotFound(f"License {license_id} not found")
-        state, started, not_ended = row
+        state, started, not_ended, license_changed_later = row
+        if license_changed_later or await _one_value(
+            tx.connection, SEAT_CHANGED_LATER, (tx.tenant_id, license_id)
+        ):
+            raise TransactionBehind(f"license {license_id} changed after this transaction began")
         return LockedLicense(dict(state), started=bool(started), ended=not not_ended)
 
     async def _release(

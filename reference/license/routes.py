@@ -35,7 +35,8 @@ from reference.license.api_models import (
     SeatPage,
     SeatRequest,
 )
-from reference.license.model import Licensing
+from reference.license.model import Licensing, in_license_order
+from reference.platform.aggregates import Change
 from reference.platform.callers import AnyCaller, Runtime, TenantCaller
 from reference.platform.conditional_requests import IfMatch, expected_version, with_etag
 from reference.platform.tenancy import TenantTransaction, global_transaction, tenant_transaction
@@ -134,12 +135,16 @@ def _licenses(licensing: Licensing) -> APIRouter:
         The same count again changes nothing and records nothing. Platform admin only.
         """
         caller.require_platform_admin("changing a license's seat count")
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
+        version = expected_version(if_match)
+
+        async def change_seats(tx: TenantTransaction) -> dict[str, Any]:
             change = await licensing.change_seats(
-                tx, license_id, body.seats, expected_version=expected_version(if_match), actor=caller.actor
+                tx, license_id, body.seats, expected_version=version, actor=caller.actor
             )
             state = change.state if change is not None else await licensing.get_license(tx, license_id)
             return await respond(tx, response, state)
+
+        return await in_license_order(service.pool, caller.tenant_id, change_seats)
 
     @router.post("/{license_id}/revoke", response_model=License)
     async def revoke_license(
@@ -155,14 +160,19 @@ def _licenses(licensing: Licensing) -> APIRouter:
         Platform admin only; 409 if it is already revoked.
         """
         caller.require_platform_admin("revoking a license")
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
+        version = expected_version(if_match)
+
+        async def revoke(tx: TenantTransaction) -> Change:
             change, _released = await licensing.revoke_license(
                 tx,
                 license_id,
                 reason=body.reason if body else None,
-                expected_version=expected_version(if_match),
+                expected_version=version,
                 actor=caller.actor,
             )
+            return change
+
+        change = await in_license_order(service.pool, caller.tenant_id, revoke)
         return with_etag(response, {**change.state, "seats_assigned": 0})
 
     @router.get("/{license_id}/history", response_model=list[Event])
@@ -190,8 +200,11 @@ def _seats(licensing: Licensing) -> APIRouter:
         already holds a seat of it (``seat_already_held``) or is deactivated (``user_inactive``).
         """
         caller.require_role(ADMIN_ROLE)
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            change = await licensing.assign_seat(tx, license_id, body.user_id, caller.actor)
+
+        async def assign(tx: TenantTransaction) -> Change:
+            return await licensing.assign_seat(tx, license_id, body.user_id, caller.actor)
+
+        change = await in_license_order(service.pool, caller.tenant_id, assign)
         response.headers["Location"] = f"/v1/licenses/{license_id}/seats/{change.state['id']}"
         return with_etag(response, change.state)
 
@@ -231,16 +244,19 @@ def _seats(licensing: Licensing) -> APIRouter:
     ) -> dict[str, Any]:
         """Release a seat (SeatReleased); its row stays, as ``released``. 409 if released already."""
         caller.require_role(ADMIN_ROLE)
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            change = await licensing.release_seat(
+        version = expected_version(if_match)
+
+        async def release(tx: TenantTransaction) -> Change:
+            return await licensing.release_seat(
                 tx,
                 license_id,
                 seat_id,
                 reason=body.reason if body else None,
-                expected_version=expected_version(if_match),
+                expected_version=version,
                 actor=caller.actor,
             )
-        return with_etag(response, change.state)
+
+        return with_etag(response, (await in_license_order(service.pool, caller.tenant_id, release)).state)
 
     return router
 

@@ -17,9 +17,10 @@ import psycopg
 import pytest
 
 from fitness.database import with_user
-from reference.license.model import Licensing, SeatsExhausted
+from reference.license.model import Licensing, SeatsExhausted, TransactionBehind, in_license_order
 from reference.platform.event_store import Actor
-from reference.platform.pool import SESSION_OPTIONS
+from reference.platform.pool import SESSION_OPTIONS, create_pool
+from reference.platform.settings import Settings
 from reference.platform.tenancy import tenant_scope
 from tests.reference.conftest import TenantCaller, Tokens
 from tests.reference.test_directory_concurrency import at_once
@@ -227,3 +228,47 @@ def test_the_second_assignment_waits_for_the_first_and_sees_its_seat(
             assert isinstance(outcome, SeatsExhausted), outcome
 
     asyncio.run(scenario())
+
+
+def test_a_change_that_began_before_a_competitor_is_run_again(
+    platform_database: str,
+    directory: httpx.Client,
+    licenses: httpx.Client,
+    tokens: Tokens,
+    superuser: Connection,
+    new_tenant: Callable[[], TenantCaller],
+) -> None:
+    """A transaction that began before another one's seat change must not date its events earlier.
+
+    The first transaction begins, the second assigns the last seat and commits, then the first
+    tries to assign too: it is behind (its events would be dated before the seat it saw taken),
+    so it gives up; run by :func:`in_license_order`, a new transaction finds the seats exhausted.
+    """
+    tenant = new_tenant()
+    early, late = (UUID(u) for u in users(directory, tenant, "early", "late"))
+    license_id = UUID(grant(licenses, tokens, tenant, seats=1)["id"])
+    url = with_user(platform_database, "license_service")
+    licensing = Licensing()
+    actor = Actor("concurrency-test")
+
+    async def scenario() -> None:
+        first = await psycopg.AsyncConnection.connect(url, autocommit=True, options=SESSION_OPTIONS)
+        second = await psycopg.AsyncConnection.connect(url, autocommit=True, options=SESSION_OPTIONS)
+        async with first, second:
+            with pytest.raises(TransactionBehind):
+                async with tenant_scope(first, tenant.id) as behind:
+                    async with tenant_scope(second, tenant.id) as ahead:
+                        await licensing.assign_seat(ahead, license_id, late, actor)
+                    await licensing.assign_seat(behind, license_id, early, actor)
+        pool = create_pool(Settings(service="license", role="license_service", database_url=url))
+        await pool.open(wait=True)
+        try:
+            with pytest.raises(SeatsExhausted):
+                await in_license_order(
+                    pool, tenant.id, lambda tx: licensing.assign_seat(tx, license_id, early, actor)
+                )
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+    assert superuser.execute(ASSIGNED, (tenant.id, license_id)).fetchone() == (1,)

@@ -214,6 +214,43 @@ def test_every_row_matches_its_latest_event(superuser: Connection, table: str) -
     assert mismatched == []
 
 
+# Per aggregate, a later version never carries an earlier time.
+EVENTS_OUT_OF_ORDER = """
+SELECT tenant_id, kind, aggregate_id, version FROM (
+    SELECT *, lag(event_at) OVER (PARTITION BY tenant_id, kind, aggregate_id ORDER BY version) AS previous
+    FROM license.domain_event) AS e
+WHERE previous > event_at
+"""
+# Replaying every license's seat events in time order: never more seats held than the license had then.
+HISTORY_OVERSUBSCRIBED = """
+WITH seat_events AS (
+    SELECT tenant_id, (state ->> 'license_id')::uuid AS license_id, event_at, id,
+           CASE event_name WHEN 'SeatAssigned' THEN 1 ELSE -1 END AS delta
+    FROM license.domain_event WHERE kind = 'SeatAssignment'
+), held AS (
+    SELECT tenant_id, license_id, event_at,
+           sum(delta) OVER (PARTITION BY tenant_id, license_id ORDER BY event_at, delta, id
+                            ROWS UNBOUNDED PRECEDING) AS held
+    FROM seat_events
+)
+SELECT h.tenant_id, h.license_id, h.event_at, h.held, (license.state ->> 'seats')::int
+FROM held AS h
+CROSS JOIN LATERAL (
+    SELECT e.state FROM license.domain_event AS e
+    WHERE e.tenant_id = h.tenant_id AND e.kind = 'License' AND e.aggregate_id = h.license_id
+      AND e.event_at <= h.event_at
+    ORDER BY e.version DESC LIMIT 1) AS license
+WHERE h.held > (license.state ->> 'seats')::int
+"""
+
+
+def test_the_history_is_in_the_order_of_the_changes(superuser: Connection) -> None:
+    """Across the whole shared database (after the concurrency tests, too): event times follow
+    versions, and replaying the seat events never shows a license oversubscribed."""
+    assert superuser.execute(EVENTS_OUT_OF_ORDER).fetchall() == []
+    assert superuser.execute(HISTORY_OVERSUBSCRIBED).fetchall() == []
+
+
 def test_seeded_rows_were_written_by_the_installer(superuser: Connection) -> None:
     names = superuser.execute(
         "SELECT DISTINCT event_name, payload ->> 'performed_by' FROM license.domain_event "

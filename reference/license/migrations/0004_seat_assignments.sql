@@ -29,6 +29,10 @@ CREATE UNIQUE INDEX seat_assignments_one_per_user
 -- Listing a license's seats (any status) and a user's seats (auth's seats claim).
 CREATE INDEX seat_assignments_by_license ON license.seat_assignments (tenant_id, license_id, id);
 CREATE INDEX seat_assignments_by_user ON license.seat_assignments (tenant_id, user_id, status);
+-- The time of a license's latest seat change (a seat's last change is its release, or else its
+-- assignment), read under the license lock to keep event times in the order of the changes.
+CREATE INDEX seat_assignments_last_change
+    ON license.seat_assignments (tenant_id, license_id, (coalesce(released_at, assigned_at)));
 
 ALTER TABLE license.seat_assignments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE license.seat_assignments FORCE ROW LEVEL SECURITY;
