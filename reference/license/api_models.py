@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
+
+from reference.platform.api_models import Strict
 
 SeatCount = Annotated[int, Field(ge=1, le=100000, description="how many users may hold a seat at once")]
 Reason = Annotated[str | None, Field(max_length=500, description="why, for the event's payload")]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class NewLicense(Strict):
@@ -86,17 +84,3 @@ class SeatAssignment(BaseModel):
 class SeatPage(BaseModel):
     items: list[SeatAssignment]
     next_after: UUID | None = Field(description="pass as `after` for the next page; null on the last one")
-
-
-class Event(BaseModel):
-    id: UUID
-    tenant_id: UUID
-    kind: str
-    aggregate_id: UUID
-    version: int
-    event_name: str
-    event_version: int
-    state: dict[str, Any]
-    payload: dict[str, Any]
-    event_at: datetime
-    tx_id: str

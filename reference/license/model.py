@@ -25,7 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, LiteralString, TypeVar
 from uuid import UUID
 
 from psycopg import AsyncConnection
@@ -34,6 +34,7 @@ from psycopg.rows import TupleRow
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
 from reference.platform.errors import Conflict, InvalidInput, NotFound, Unavailable, VersionConflict
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
+from reference.platform.json_rows import all_json
 from reference.platform.pool import Pool
 from reference.platform.tenancy import TenantTransaction, tenant_transaction
 
@@ -86,8 +87,9 @@ SEATS_OF_USER = (
     "WHERE s.tenant_id = %(tenant_id)s AND s.user_id = %(user_id)s "
     "AND (%(status)s::text IS NULL OR s.status = %(status)s) ORDER BY s.assigned_at, s.id"
 )
-# directory.users is directory's published table (directory's migration grants license SELECT).
+# directory.users and directory.tenants are published by directory (its migrations grant license SELECT).
 DIRECTORY_USER_STATUS = "SELECT status FROM directory.users WHERE tenant_id = %s AND id = %s"
+DIRECTORY_TENANT_STATUS = "SELECT status FROM directory.tenants WHERE tenant_id = %s AND id = %s"
 
 
 class SeatsExhausted(Conflict):
@@ -130,6 +132,12 @@ class SeatAlreadyReleased(Conflict):
     """The seat was released before."""
 
     code = "seat_already_released"
+
+
+class SuspendedTenant(Conflict):
+    """The tenant is suspended in the directory."""
+
+    code = "tenant_suspended"
 
 
 class TransactionBehind(Exception):
@@ -205,14 +213,16 @@ class Licensing:
 
     @staticmethod
     async def list_plans(connection: AsyncConnection[TupleRow]) -> list[dict[str, Any]]:
-        return await _all_json(connection, LIST_PLANS, ())
+        cursor = await connection.execute(LIST_PLANS)
+        return [dict(row[0]) for row in await cursor.fetchall()]
 
     @staticmethod
     async def get_plan(connection: AsyncConnection[TupleRow], plan_id: UUID) -> dict[str, Any]:
-        plan = await _one_json(connection, FIND_PLAN, (plan_id,))
-        if plan is None:
+        cursor = await connection.execute(FIND_PLAN, (plan_id,))
+        row = await cursor.fetchone()
+        if row is None:
             raise NotFound(f"plan {plan_id} not found")
-        return plan
+        return dict(row[0])
 
     # Licenses
 
@@ -227,7 +237,15 @@ class Licensing:
         actor: Actor,
         license_id: UUID | None = None,
     ) -> Change:
-        """LicenseGranted: ``seats`` seats of a plan from ``valid_from`` (default: now) to ``valid_until``."""
+        """LicenseGranted: ``seats`` seats of a plan from ``valid_from`` (default: now) to ``valid_until``.
+
+        The tenant must exist in the directory (404) and be active (409).
+        """
+        tenant_status = await _one_value(tx, DIRECTORY_TENANT_STATUS, (tx.tenant_id, tx.tenant_id))
+        if tenant_status is None:
+            raise NotFound(f"tenant {tx.tenant_id} not found")
+        if tenant_status != "active":
+            raise SuspendedTenant(f"tenant {tx.tenant_id} is {tenant_status}: no new licenses")
         plan = await self.get_plan(tx.connection, plan_id)
         _check_seats_allowed(plan, seats)
         now = await _transaction_time(tx)
@@ -268,7 +286,7 @@ class Licensing:
     ) -> list[dict[str, Any]]:
         """Licenses ordered by id, from just after ``after``."""
         parameters = {"tenant_id": tx.tenant_id, "status": status, "after": after, "limit": limit}
-        return await _all_json(tx.connection, LIST_LICENSES, parameters)
+        return await all_json(tx, LIST_LICENSES, parameters)
 
     async def assigned_counts(self, tx: TenantTransaction, license_ids: list[UUID]) -> dict[UUID, int]:
         """How many seats of each license are assigned now."""
@@ -331,7 +349,7 @@ class Licensing:
         details: dict[str, Any] = {} if reason is None else {"reason": reason}
         released = [
             await self._release(tx, seat, cause="license_revoked", details=details, actor=actor)
-            for seat in await _all_json(tx.connection, ASSIGNED_SEATS, (tx.tenant_id, license_id))
+            for seat in await all_json(tx, ASSIGNED_SEATS, (tx.tenant_id, license_id))
         ]
         change = await self.licenses.update(
             tx,
@@ -361,7 +379,7 @@ class Licensing:
         license = await self._lock(tx, license_id)
         await self._require_active_user(tx, user_id)
         license.require_in_force()
-        if await _one_value(tx.connection, HELD_SEAT, (tx.tenant_id, license_id, user_id)) is not None:
+        if await _one_value(tx, HELD_SEAT, (tx.tenant_id, license_id, user_id)) is not None:
             raise SeatAlreadyHeld(f"user {user_id} already holds a seat of license {license_id}")
         seats = int(license.state["seats"])
         if (await self.assigned_counts(tx, [license_id]))[license_id] >= seats:
@@ -420,16 +438,16 @@ class Licensing:
             "after": after,
             "limit": limit,
         }
-        return await _all_json(tx.connection, LIST_SEATS_OF_LICENSE, parameters)
+        return await all_json(tx, LIST_SEATS_OF_LICENSE, parameters)
 
     async def seats_of_user(
         self, tx: TenantTransaction, user_id: UUID, *, status: str | None
     ) -> list[dict[str, Any]]:
         """The seat assignments of a directory user, oldest first; 404 if the tenant has no such user."""
-        if await _one_value(tx.connection, DIRECTORY_USER_STATUS, (tx.tenant_id, user_id)) is None:
+        if await _one_value(tx, DIRECTORY_USER_STATUS, (tx.tenant_id, user_id)) is None:
             raise NotFound(f"user {user_id} not found")
         parameters = {"tenant_id": tx.tenant_id, "user_id": user_id, "status": status}
-        return await _all_json(tx.connection, SEATS_OF_USER, parameters)
+        return await all_json(tx, SEATS_OF_USER, parameters)
 
     # Internals
 
@@ -440,9 +458,7 @@ class Licensing:
         if row is None:
             raise NotFound(f"License {license_id} not found")
         state, started, not_ended, license_changed_later = row
-        if license_changed_later or await _one_value(
-            tx.connection, SEAT_CHANGED_LATER, (tx.tenant_id, license_id)
-        ):
+        if license_changed_later or await _one_value(tx, SEAT_CHANGED_LATER, (tx.tenant_id, license_id)):
             raise TransactionBehind(f"license {license_id} changed after this transaction began")
         return LockedLicense(dict(state), started=bool(started), ended=not not_ended)
 
@@ -472,7 +488,7 @@ class Licensing:
 
     @staticmethod
     async def _require_active_user(tx: TenantTransaction, user_id: UUID) -> None:
-        status = await _one_value(tx.connection, DIRECTORY_USER_STATUS, (tx.tenant_id, user_id))
+        status = await _one_value(tx, DIRECTORY_USER_STATUS, (tx.tenant_id, user_id))
         if status is None:
             raise NotFound(f"user {user_id} not found")
         if status != "active":
@@ -495,26 +511,13 @@ def _check_expected_version(license: LockedLicense, expected_version: int | None
 
 
 async def _transaction_time(tx: TenantTransaction) -> datetime:
-    value = await _one_value(tx.connection, TRANSACTION_TIME, ())
+    value = await _one_value(tx, TRANSACTION_TIME, ())
     assert isinstance(value, datetime)  # now() is a timestamptz
     return value
 
 
-async def _one_value(connection: AsyncConnection[TupleRow], query: Any, parameters: Any) -> Any:
-    cursor = await connection.execute(query, parameters)
+async def _one_value(tx: TenantTransaction, query: LiteralString, parameters: Any) -> Any:
+    """The first column of the first row, or None when no row matches."""
+    cursor = await tx.connection.execute(query, parameters)
     row = await cursor.fetchone()
     return None if row is None else row[0]
-
-
-async def _one_json(
-    connection: AsyncConnection[TupleRow], query: Any, parameters: Any
-) -> dict[str, Any] | None:
-    value = await _one_value(connection, query, parameters)
-    return None if value is None else dict(value)
-
-
-async def _all_json(
-    connection: AsyncConnection[TupleRow], query: Any, parameters: Any
-) -> list[dict[str, Any]]:
-    cursor = await connection.execute(query, parameters)
-    return [dict(row[0]) for row in await cursor.fetchall()]

@@ -23,7 +23,6 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Response, status
 
 from reference.license.api_models import (
-    Event,
     License,
     LicensePage,
     NewLicense,
@@ -37,12 +36,12 @@ from reference.license.api_models import (
 )
 from reference.license.model import Licensing, in_license_order
 from reference.platform.aggregates import Change
+from reference.platform.api_models import Event
 from reference.platform.callers import AnyCaller, Runtime, TenantCaller
-from reference.platform.conditional_requests import IfMatch, expected_version, with_etag
+from reference.platform.request_parameters import IfMatch, PageSize, expected_version, with_etag
 from reference.platform.tenancy import TenantTransaction, global_transaction, tenant_transaction
 
 ADMIN_ROLE = "admin"
-PageSize = Annotated[int, Query(ge=1, le=500, description="at most this many items")]
 After = Annotated[UUID | None, Query(description="the last id of the previous page")]
 LicenseStatus = Annotated[Literal["active", "revoked"] | None, Query(alias="status")]
 SeatStatus = Annotated[Literal["assigned", "released"] | None, Query(alias="status")]
@@ -82,7 +81,10 @@ def _licenses(licensing: Licensing) -> APIRouter:
     async def grant_license(
         body: NewLicense, caller: TenantCaller, service: Runtime, response: Response
     ) -> dict[str, Any]:
-        """Grant the tenant a license (LicenseGranted). Platform admin only."""
+        """Grant the tenant a license (LicenseGranted). Platform admin only.
+
+        404 if the directory has no such tenant, 409 (``tenant_suspended``) if it is suspended.
+        """
         caller.require_platform_admin("granting a license")
         async with tenant_transaction(service.pool, caller.tenant_id) as tx:
             change = await licensing.grant_license(

@@ -13,7 +13,6 @@ Modules, one concept each:
 - :mod:`~reference.platform.json_rows`: rows read as JSON, the shape events record;
 - :mod:`~reference.platform.access_tokens`: signed access tokens (EdDSA JWT) and their verification;
 - :mod:`~reference.platform.callers`: who is calling (tenant, actor, roles), as FastAPI dependencies;
-- :mod:`~reference.platform.conditional_requests`: versions as ETags, ``If-Match`` on changes;
 - :mod:`~reference.platform.request_logging`: JSON logs and request ids;
 - :mod:`~reference.platform.service_app`: the FastAPI app factory every service uses;
 - :mod:`~reference.platform.request_parameters`: ``If-Match`` versions, ``ETag`` and point-in-time ``at``;

@@ -180,6 +180,8 @@ def test_roles_are_least_privileged(fitgate_installed_database: str) -> None:
         ("auth_service", "SELECT 1 FROM directory.domain_event", False),
         ("license_service", "SELECT 1 FROM directory.users", True),
         ("license_service", "SELECT 1 FROM directory.roles", False),
+        ("license_service", "SELECT 1 FROM directory.tenants", True),
+        ("license_service", "UPDATE directory.tenants SET name = 'x' WHERE false", False),
         ("license_service", "SELECT 1 FROM license.plans, license.licenses, license.seat_assignments", True),
         (
             "license_service",

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+import psycopg
 
 from reference.license.seed import seed_license_id
 from reference.platform.seeding import TENANT_A, TENANT_B
@@ -119,6 +120,29 @@ def test_grant_is_for_the_platform_admin_only(
     assert license["revoked_at"] is None
     assert datetime.fromisoformat(license["valid_from"]) <= datetime.now(UTC)
     assert licenses.get(f"/v1/licenses/{license['id']}", headers=tenant.reader).json() == license
+
+
+def test_grant_only_to_an_active_tenant_of_the_directory(
+    licenses: httpx.Client,
+    tokens: Tokens,
+    superuser: psycopg.Connection[tuple[object, ...]],
+    new_tenant: Callable[[], TenantCaller],
+) -> None:
+    body = {"plan_id": CLINIC, "seats": 2, "valid_until": in_days(30)}
+    unknown = licenses.post("/v1/licenses", json=body, headers=operator(tokens, uuid4()))
+    assert_error(unknown, 404, "not_found")
+    assert "tenant" in unknown.json()["message"]
+    tenant = new_tenant()
+    # Directory has no endpoint for it yet: suspend the row, and restore it (its event still matches) after.
+    suspend = "UPDATE directory.tenants SET status = %s WHERE tenant_id = %s"
+    superuser.execute(suspend, ("suspended", tenant.id))
+    try:
+        suspended = licenses.post("/v1/licenses", json=body, headers=operator(tokens, tenant.id))
+        assert_error(suspended, 409, "tenant_suspended")
+    finally:
+        superuser.execute(suspend, ("active", tenant.id))
+    assert licenses.get("/v1/licenses", headers=tenant.reader).json()["items"] == []
+    assert licenses.post("/v1/licenses", json=body, headers=operator(tokens, tenant.id)).status_code == 201
 
 
 def test_grant_input_is_validated_naming_the_field(
