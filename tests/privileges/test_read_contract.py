@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from fitness.config import load_config
+from fitness.engine import CheckContext, Status
 from fitness.engine.fitness_function import Kind
+from fitness.engine.runner import run_one
 from fitness.privileges.read_contract import ReadContract
 
 RC = "read-contract"
@@ -131,8 +136,11 @@ def test_works_with_a_minimal_contract(service_platform):
     assert service_platform.subjects(service_platform.run(RC)) == ["directory.users"]
 
 
-def test_the_rule_collects_from_a_list_of_finders():
-    """A second source of reads (the code) is one more finder: kinds follow the finders."""
-    assert [type(f).__name__ for f in ReadContract.finders] == ["CatalogReads"]
-    assert ReadContract.kinds == (Kind.CATALOG,)
-    assert ReadContract.needs_database
+def test_without_a_database_the_code_part_still_runs():
+    """The catalog finder needs a database; the code finder does not, so it still judges."""
+    config = load_config(Path(__file__).parents[2] / "quality-attributes.yaml")
+    result = run_one(CheckContext(config, None, "no database in this test"), RC)
+    assert ReadContract.kinds == (Kind.CATALOG, Kind.STATIC)
+    assert result.status is Status.PASS
+    assert "catalog part not run: no database in this test" in result.notes
+    assert any(note.startswith("code: ") for note in result.notes)
