@@ -21,7 +21,10 @@ SELECT
         ORDER BY k.position
     ) AS referenced_columns,
     src.attnum IS NOT NULL AS has_tenant_column
-FROM pg_catalog.pg_constraint AS con
+FROM unnest(%(relations)s::oid[]) AS judged(oid)
+JOIN pg_catalog.pg_constraint AS con ON con.conrelid = judged.oid
+JOIN unnest(%(tenant_relations)s::oid[]) AS referenced_tenant_table(oid)
+  ON referenced_tenant_table.oid = con.confrelid
 JOIN pg_catalog.pg_class AS r ON r.oid = con.confrelid
 JOIN pg_catalog.pg_namespace AS rn ON rn.oid = r.relnamespace
 JOIN pg_catalog.pg_attribute AS dst
@@ -30,8 +33,6 @@ LEFT JOIN pg_catalog.pg_attribute AS src
        ON src.attrelid = con.conrelid AND src.attname = %(tenant_column)s AND NOT src.attisdropped
 WHERE con.contype = 'f'
   AND con.conparentid = 0
-  AND con.conrelid = ANY (%(relations)s::oid[])
-  AND con.confrelid = ANY (%(tenant_relations)s::oid[])
   AND NOT EXISTS (
       SELECT 1
       FROM generate_subscripts(con.conkey, 1) AS k

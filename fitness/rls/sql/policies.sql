@@ -32,7 +32,7 @@ SELECT
     pg_catalog.pg_get_expr(pol.polqual, pol.polrelid) AS using_expression,
     pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) AS check_expression,
     coalesce(calls.function_oids, '{}') AS function_oids
-FROM pg_catalog.pg_policy AS pol
+FROM unnest(%(relations)s::oid[]) AS judged(oid)
+JOIN pg_catalog.pg_policy AS pol ON pol.polrelid = judged.oid
 LEFT JOIN calls ON calls.policy_oid = pol.oid
-WHERE pol.polrelid = ANY (%(relations)s::oid[])
 ORDER BY pol.polrelid, pol.polname

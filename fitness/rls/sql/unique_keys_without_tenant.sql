@@ -15,7 +15,8 @@ SELECT
         ORDER BY k
     ) AS key_columns,
     pg_catalog.pg_get_expr(x.indpred, x.indrelid, true) AS index_predicate
-FROM pg_catalog.pg_index AS x
+FROM unnest(%(tenant_relations)s::oid[]) AS judged(oid)
+JOIN pg_catalog.pg_index AS x ON x.indrelid = judged.oid
 JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = i.relnamespace
 JOIN pg_catalog.pg_attribute AS a
@@ -23,7 +24,6 @@ JOIN pg_catalog.pg_attribute AS a
 LEFT JOIN pg_catalog.pg_constraint AS con
        ON con.conindid = x.indexrelid AND con.conrelid = x.indrelid AND con.contype IN ('p', 'u')
 WHERE x.indisunique
-  AND x.indrelid = ANY (%(tenant_relations)s::oid[])
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits AS up WHERE up.inhrelid = x.indexrelid)
   AND NOT EXISTS (
       SELECT 1 FROM generate_series(0, x.indnkeyatts - 1) AS k WHERE x.indkey[k] = a.attnum
