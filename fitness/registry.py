@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 BUILTIN: dict[str, str] = {
     "adr-traceability": "fitness.docs.adr_traceability:AdrTraceability",
+    "latency-budgets": "fitness.load.latency_budgets:LatencyBudgets",
 }
 
 FITNESS_IDS: tuple[str, ...] = tuple(BUILTIN)
