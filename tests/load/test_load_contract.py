@@ -29,7 +29,7 @@ def test_the_repository_declares_a_ci_profile_and_the_default_locustfile() -> No
     config = load_config(REPO / "quality-attributes.yaml")
     assert config.load.locustfile == REPO / "loadtests" / "locustfile.py"
     assert config.load.profiles["ci"] == LoadProfile(
-        users=20, spawn_rate=10, duration=30, warmup=5, workers=None, budget_factor=3
+        users=20, spawn_rate=10, duration=30, warmup=5, workers=None, budget_factor=4
     )
     assert config.settings_for("latency-budgets").adr == "ADR-0005"
     assert config.settings_for("latency-budgets").attribute == "performance"
