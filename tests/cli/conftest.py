@@ -27,6 +27,7 @@ services:
   directory: {schema: directory, role: directory_service}
 fitness:
   adr-traceability: {adr: ADR-0001, attribute: evolvability}
+  latency-budgets: {enabled: false}
 """
 
 
