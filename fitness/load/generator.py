@@ -116,7 +116,8 @@ def _load(locustfile: Path) -> dict[str, type[User]]:
     except SystemExit as exc:  # locust's loader exits on some problems
         raise RunFailed(f"{locustfile}: locust could not load it (exit {exc.code})") from None
     except Exception as exc:  # any import-time failure of the team's scenarios
-        raise RunFailed(f"{locustfile}: cannot load: {exc.__class__.__name__}: {exc}") from None
+        problem = " ".join(str(exc).split())
+        raise RunFailed(f"{locustfile}: cannot load: {exc.__class__.__name__}: {problem}") from None
     return user_classes
 
 
@@ -154,9 +155,12 @@ def check_reachable(classes: Iterable[type[User]]) -> None:
         if host in checked:
             continue
         parts = urlsplit(host)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            port = 0
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port:
             raise RunFailed(f"{cls.__name__}: host {host!r} is not an http(s) URL")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
         except OSError as exc:
