@@ -1,8 +1,9 @@
 """Load runs and the ``latency-budgets`` fitness function.
 
-``targets`` (services fitgate starts, or deployed ones), ``plan`` (users,
-spawn rate, duration, workers, budget factor), ``running`` (locust in a child
-process: ``generator``), ``measurement`` (what came back), ``budgets`` (the
-verdict), ``table`` (the human report). fitgate's own process never imports
-locust.
+``targets`` (services fitgate starts on a fresh install, or deployed ones),
+``plan`` (users, spawn rate, warm-up, duration, workers, budget factor),
+``running`` (locust in a child process, ``generator``, told about the target
+through ``scenario_environment``), ``measurement`` (what came back),
+``budgets`` (the verdict) and ``table`` (the human report). fitgate's own
+process never imports locust.
 """

@@ -207,19 +207,19 @@ def _lead(
         gevent.spawn(stats_history, runner)
         started = time.monotonic()
         gevent.spawn(runner.start, args.users, args.spawn_rate)  # a master blocks while it ramps up
-        phase = _Phase("warm-up" if args.warmup > 0 else "measuring", started)
-        progress = gevent.spawn(_report_progress, runner, protocol, args.progress_every, phase)
+        progress = _Progress(runner, protocol, started, "warm-up" if args.warmup else "measuring", started)
+        reporting = gevent.spawn(progress.every, args.progress_every)
         stopped_early = args.warmup > 0 and stop.wait(timeout=args.warmup)
         if not stopped_early and args.warmup > 0:
+            progress.start_measuring()
             # Resets the master's figures, as locust's own reset does; worker
             # reports in flight (at most 3 s of them) may still carry warm-up samples.
             runner.stats.reset_all()
             runner.exceptions = {}
-            phase.name, phase.since = "measuring", time.monotonic()
         measuring = time.monotonic()
         stopped_early = stopped_early or stop.wait(timeout=args.duration)
         seconds = time.monotonic() - measuring
-        progress.kill()
+        reporting.kill()
         runner.stop()
         runner.quit()
         if csv_writer is not None:
@@ -301,34 +301,42 @@ def _csv_writer(environment: Environment, prefix: str | None) -> StatsCSVFileWri
 
 
 @dataclass
-class _Phase:
-    """Warm-up or measuring, and since when (the counts start again from zero when measuring starts)."""
+class _Progress:
+    """Progress lines: requests per second since the last line; counts start again when measuring starts."""
 
-    name: str
-    since: float
+    runner: Runner
+    protocol: IO[str]
+    started: float
+    phase: str
+    last_time: float
+    last_requests: int = 0
 
-
-def _report_progress(runner: Runner, protocol: IO[str], every: float, phase: _Phase) -> None:
-    started = last_time = phase.since
-    last_requests = 0
-    while True:
-        gevent.sleep(every)
+    def report(self) -> None:
         now = time.monotonic()
-        total = runner.stats.total
-        if phase.since > last_time:
-            last_time, last_requests = phase.since, 0
-        rate = (total.num_requests - last_requests) / max(now - last_time, 1e-9)
-        last_time, last_requests = now, total.num_requests
+        total = self.runner.stats.total
+        rate = (total.num_requests - self.last_requests) / max(now - self.last_time, 1e-9)
+        self.last_time, self.last_requests = now, total.num_requests
         _send(
-            protocol,
+            self.protocol,
             "progress",
-            phase=phase.name,
-            elapsed=round(now - started, 1),
-            users=runner.user_count,
+            phase=self.phase,
+            elapsed=round(now - self.started, 1),
+            users=self.runner.user_count,
             requests_per_s=round(rate, 1),
             requests=total.num_requests,
             failures=total.num_failures,
         )
+
+    def start_measuring(self) -> None:
+        """The warm-up's last line, then counting from zero (the figures are reset right after)."""
+        self.report()
+        self.phase, self.last_requests = "measuring", 0
+
+    def every(self, seconds: float) -> None:
+        while True:
+            gevent.sleep(seconds)
+            if time.monotonic() - self.last_time >= seconds / 2:  # not right after the warm-up's line
+                self.report()
 
 
 def measure(
