@@ -25,6 +25,7 @@ from fitness.located_yaml import LocatedDocument, load_yaml
 from fitness.located_yaml import Path as KeyPath
 
 DEFAULT_CONFIG = "quality-attributes.yaml"
+DEFAULT_LOCUSTFILE = "loadtests/locustfile.py"
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,27 @@ class Events:
 
 
 @dataclass(frozen=True)
+class LoadProfile:
+    """A named load shape (``load.profiles.<name>``); unset fields take the command's defaults."""
+
+    users: int | None = None
+    spawn_rate: float | None = None
+    duration: float | None = None
+    warmup: float | None = None
+    workers: int | None = None
+    budget_factor: float | None = None
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """Where the load scenarios are and the named profiles to run them with."""
+
+    locustfile: Path
+    locustfile_declared: bool = False  # false: the default path, which may not exist
+    profiles: Mapping[str, LoadProfile] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class FitnessSettings:
     adr: str | None = None
     attribute: str | None = None
@@ -122,6 +144,7 @@ class Config:
     services: Mapping[str, Service]
     platform_roles: Mapping[str, PlatformRole]
     events: Events
+    load: LoadSettings
     fitness: Mapping[str, FitnessSettings]
     adrs: tuple[Adr, ...]
     document: LocatedDocument = field(repr=False, compare=False)
@@ -293,6 +316,12 @@ def _build(doc: LocatedDocument, folder: Path) -> Config:
         deletions=tuple(events_spec.get("deletions", ())),
         validate_latest=events_spec.get("validate_latest", 100),
     )
+    load_spec = data.get("load", {})
+    load = LoadSettings(
+        locustfile=(folder / load_spec.get("locustfile", DEFAULT_LOCUSTFILE)).resolve(),
+        locustfile_declared="locustfile" in load_spec,
+        profiles={name: LoadProfile(**spec) for name, spec in load_spec.get("profiles", {}).items()},
+    )
     fitness = {fid: FitnessSettings(**spec) for fid, spec in data.get("fitness", {}).items()}
     return Config(
         path=Path(doc.source),
@@ -306,6 +335,7 @@ def _build(doc: LocatedDocument, folder: Path) -> Config:
         services=services,
         platform_roles=platform_roles,
         events=events,
+        load=load,
         fitness=fitness,
         adrs=tuple(read_adrs(adr_dir)),
         document=doc,
@@ -354,6 +384,17 @@ def _cross_check(config: Config) -> None:
                 ("services", name, "package"),
                 f"no folder {package_dir} for package {service.package}",
             )
+    budgeted: dict[str, str] = {}
+    for name, service in config.services.items():
+        for endpoint in service.budgets:
+            if endpoint in budgeted:
+                # A load run names requests "METHOD /path" only, so one endpoint cannot carry two budgets.
+                raise err(
+                    ("services", name, "budgets", endpoint),
+                    f"{endpoint} already has a budget under services.{budgeted[endpoint]}.budgets; "
+                    "a load run cannot tell the two apart",
+                )
+            budgeted[endpoint] = name
     for role in config.platform_roles:
         if role in roles:
             raise err(("platform_roles", role), f"{role} is already the role of {roles[role]}")

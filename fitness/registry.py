@@ -22,6 +22,7 @@ BUILTIN: dict[str, str] = {
     "tenant-scope": "fitness.code.tenant_scope:TenantScope",
     "event-completeness": "fitness.events.completeness:EventCompleteness",
     "adr-traceability": "fitness.docs.adr_traceability:AdrTraceability",
+    "latency-budgets": "fitness.load.latency_budgets:LatencyBudgets",
 }
 
 FITNESS_IDS: tuple[str, ...] = tuple(BUILTIN)

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from fitness import __version__
-from fitness.cli import adr, check, db, events, serve
+from fitness.cli import adr, check, db, events, load, serve
 from fitness.errors import FitgateError, UsageError
 
-SUBCOMMANDS = (check, adr, db, serve, events)
+SUBCOMMANDS = (check, load, adr, db, serve, events)
 
 
 class OneLineParser(argparse.ArgumentParser):

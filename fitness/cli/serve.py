@@ -14,11 +14,9 @@ import argparse
 import contextlib
 import os
 import secrets
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,13 +28,10 @@ from fitness.database.resolution import database_url_from_environment
 from fitness.errors import FitgateError, UsageError
 from fitness.installation import run_installer
 from fitness.serving import RunningService, app_available, running_services
+from fitness.stop_signals import StopRequested, stop_on_signals
 
 SERVE_DATABASE = "fitgate_serve"
 _WATCH_INTERVAL_S = 0.2
-
-
-class _Stop(Exception):
-    """SIGTERM (or SIGINT) asked us to stop."""
 
 
 def register(commands: Any) -> None:
@@ -49,10 +44,10 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with _stop_on_sigterm():
+    with stop_on_signals():
         try:
             return _serve(args)
-        except _Stop:
+        except StopRequested:
             print("stopped", flush=True)
             return 0
 
@@ -147,19 +142,3 @@ def _watch(services: dict[str, RunningService]) -> int:
                 return 1
         time.sleep(_WATCH_INTERVAL_S)
 
-
-@contextlib.contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM and SIGINT raise :class:`_Stop` once; further ones are ignored while we clean up."""
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise _Stop
-
-    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

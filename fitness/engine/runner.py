@@ -42,14 +42,7 @@ def check(context: CheckContext, ids: Iterable[str], baseline: Collection[Baseli
 def run_one(context: CheckContext, fitness_id: str, baseline: Collection[BaselineKey] = ()) -> Result:
     settings = context.settings(fitness_id)
     function = registry.load(fitness_id)
-    skipped = Result(
-        fitness=fitness_id,
-        status=Status.SKIP,
-        kinds=function.kinds,
-        attribute=settings.attribute,
-        adr=settings.adr,
-        severity=settings.severity,
-    )
+    skipped = _unjudged(context, fitness_id)
     if not settings.enabled:
         return replace(skipped, reason="disabled in the config")
     if function.needs_database and context.database is None:
@@ -65,6 +58,25 @@ def run_one(context: CheckContext, fitness_id: str, baseline: Collection[Baselin
         reason = f"{exc.__class__.__name__}: {_one_line(exc)}"
         return replace(skipped, status=Status.ERROR, reason=reason)
     return _judge(replace(skipped, seconds=time.perf_counter() - started), findings, baseline)
+
+
+def judge_findings(
+    context: CheckContext, fitness_id: str, findings: Findings, seconds: float = 0.0
+) -> Result:
+    """The result of findings gathered outside :func:`run_one` (``fitgate load`` runs its own load)."""
+    return _judge(replace(_unjudged(context, fitness_id), seconds=seconds), findings, ())
+
+
+def _unjudged(context: CheckContext, fitness_id: str) -> Result:
+    settings = context.settings(fitness_id)
+    return Result(
+        fitness=fitness_id,
+        status=Status.SKIP,
+        kinds=registry.load(fitness_id).kinds,
+        attribute=settings.attribute,
+        adr=settings.adr,
+        severity=settings.severity,
+    )
 
 
 def _judge(result: Result, findings: Findings, baseline: Collection[BaselineKey]) -> Result:

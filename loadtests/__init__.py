@@ -1,0 +1,1 @@
+"""The reference platform's load scenarios (locust): one user class per service in ``services/``."""
