@@ -2,7 +2,10 @@
 
 A token's header carries ``alg: EdDSA``, ``typ: at+jwt`` and the ``kid`` of its
 signing key; its claims are ``iss``, ``aud``, ``sub`` (the user id), ``tenant_id``,
-``roles`` (role names), ``iat``, ``exp`` and ``jti``. Services verify with the
+``roles`` (role names), ``iat``, ``exp`` and ``jti``, and, in tokens auth issues
+at login, ``sid`` (the auth session, so that introspection can tell a revoked
+session) and ``seats`` (the ids of the licenses where the user holds an assigned
+seat). Services verify with the
 public keys auth publishes in the global table ``auth.signing_public_keys``,
 read directly from the database (never over HTTP) and cached briefly, so
 verification keeps working while auth is down.
@@ -51,6 +54,8 @@ class AccessTokenClaims:
     token_id: str
     issued_at: int
     expires_at: int
+    session_id: str | None = None
+    seats: frozenset[str] = frozenset()
 
 
 def issue_access_token(
@@ -64,8 +69,13 @@ def issue_access_token(
     audience: str,
     ttl_s: int = 300,
     now: int | None = None,
+    session_id: str | None = None,
+    seats: Sequence[str] | None = None,
 ) -> str:
-    """A signed access token for ``subject`` in ``tenant_id`` with ``roles``, valid ``ttl_s`` seconds."""
+    """A signed access token for ``subject`` in ``tenant_id`` with ``roles``, valid ``ttl_s`` seconds.
+
+    ``session_id`` and ``seats`` add the ``sid`` and ``seats`` claims (auth's logins set both).
+    """
     issued_at = int(time.time()) if now is None else now
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -77,6 +87,10 @@ def issue_access_token(
         "exp": issued_at + ttl_s,
         "jti": str(uuid.uuid4()),
     }
+    if session_id is not None:
+        claims["sid"] = session_id
+    if seats is not None:
+        claims["seats"] = sorted(set(seats))
     return jwt.encode(claims, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": TOKEN_TYPE})
 
 
@@ -167,11 +181,15 @@ class TokenVerifier:
             raise Unauthenticated(f"the access token is invalid: {exc}") from None
         try:
             tenant_id = UUID(str(claims["tenant_id"]))
-            roles = claims.get("roles", [])
-            if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-                raise ValueError("roles")
+            roles = _strings(claims.get("roles", []), "roles")
+            seats = _strings(claims.get("seats", []), "seats")
+            session_id = claims.get("sid")
+            if session_id is not None and not isinstance(session_id, str):
+                raise ValueError("sid")
         except (KeyError, ValueError):
-            raise Unauthenticated("the access token has no valid tenant_id or roles claim") from None
+            raise Unauthenticated(
+                "the access token has no valid tenant_id, or an invalid roles, seats or sid claim"
+            ) from None
         return AccessTokenClaims(
             tenant_id=tenant_id,
             subject=str(claims["sub"]),
@@ -179,4 +197,12 @@ class TokenVerifier:
             token_id=str(claims.get("jti", "")),
             issued_at=int(claims["iat"]),
             expires_at=int(claims["exp"]),
+            session_id=session_id,
+            seats=frozenset(seats),
         )
+
+
+def _strings(value: object, claim: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(claim)
+    return value

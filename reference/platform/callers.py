@@ -81,9 +81,9 @@ async def tenant_caller(
 ) -> Caller:
     """The caller of a tenant-scoped endpoint: an access token, or the admin token with X-Tenant-ID."""
     service = runtime(request)
-    token = _bearer(credentials)
+    token = bearer_token(credentials)
     request_id = getattr(request.state, "request_id", None)
-    if _is_admin_token(token, service.settings):
+    if is_admin_token(token, service.settings):
         if x_tenant_id is None:
             raise InvalidInput(TENANT_HEADER, "is required with the platform admin token")
         caller = Caller(
@@ -109,8 +109,8 @@ async def platform_admin(
 ) -> Actor:
     """The caller of a platform admin endpoint (no tenant yet, e.g. creating one): admin token only."""
     service = runtime(request)
-    token = _bearer(credentials)
-    if not _is_admin_token(token, service.settings):
+    token = bearer_token(credentials)
+    if not is_admin_token(token, service.settings):
         raise Unauthenticated("this endpoint needs the platform admin token")
     return Actor(PLATFORM_ADMIN, getattr(request.state, "request_id", None))
 
@@ -136,13 +136,15 @@ AnyCaller = Annotated[Actor, Depends(any_caller)]
 Runtime = Annotated[ServiceRuntime, Depends(runtime)]
 
 
-def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The bearer token of the request; :class:`Unauthenticated` if there is none."""
     if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("an 'Authorization: Bearer <token>' header is required")
     return credentials.credentials.strip()
 
 
-def _is_admin_token(token: str, settings: Settings) -> bool:
+def is_admin_token(token: str, settings: Settings) -> bool:
+    """Whether ``token`` is the platform admin token (compared in constant time)."""
     if settings.admin_token is None:
         return False
     return hmac.compare_digest(token.encode(), settings.admin_token.encode())
