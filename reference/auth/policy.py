@@ -1,21 +1,22 @@
 """Auth's security policy: token lifetimes, lockout, password hashing; from the environment.
 
-Defaults, and why:
+Defaults, and why (each can be set in seconds, like every fitgate duration):
 
 - access tokens live 5 minutes (``FITGATE_AUTH_ACCESS_TOKEN_SECONDS``): every
   service verifies them offline, so a short life bounds what a stolen one is
-  worth; revocation reaches them through introspection;
+  worth; revocation reaches them through introspection at once;
 - a session lasts at most 12 hours, a clinic's longest shift
-  (``FITGATE_AUTH_SESSION_HOURS``), and its refresh token expires after 2 hours
-  unused (``FITGATE_AUTH_REFRESH_IDLE_MINUTES``);
+  (``FITGATE_AUTH_SESSION_SECONDS``), and its refresh token expires after 2 hours
+  unused (``FITGATE_AUTH_REFRESH_IDLE_SECONDS``);
 - 5 failed logins within 15 minutes lock the credential for 15 minutes
-  (``FITGATE_AUTH_LOCKOUT_THRESHOLD``, ``..._LOCKOUT_WINDOW_MINUTES``,
-  ``..._LOCKOUT_MINUTES``): online guessing gets 480 tries a day at most, while a
-  user who mistypes is back within a quarter of an hour without a helpdesk call;
+  (``FITGATE_AUTH_LOCKOUT_THRESHOLD``, ``FITGATE_AUTH_LOCKOUT_WINDOW_SECONDS``,
+  ``FITGATE_AUTH_LOCKOUT_SECONDS``): online guessing gets under 500 tries a day,
+  while a user who mistypes is back within a quarter of an hour without a
+  helpdesk call. A successful login does not reset the count: the window does;
 - an enrolment token (login of a user without a second factor) lives 10 minutes
-  (``FITGATE_AUTH_ENROLMENT_TOKEN_MINUTES``);
+  (``FITGATE_AUTH_ENROLMENT_TOKEN_SECONDS``);
 - at most 4 password hashes are computed at once (``FITGATE_AUTH_HASHING_CONCURRENCY``):
-  each takes 19 MiB, and a burst of logins must not starve token introspection.
+  each takes 19 MiB and a core, and a burst of logins must not starve token introspection.
 """
 
 from __future__ import annotations
@@ -48,17 +49,16 @@ class AuthPolicy:
         env = os.environ if environ is None else environ
         default = cls()
 
-        def setting(name: str, fallback: int, unit_s: int = 1) -> int:
-            value = integer_setting(env, _PREFIX + name, fallback // unit_s, minimum=1)
-            return value * unit_s
+        def setting(name: str, fallback: int) -> int:
+            return integer_setting(env, _PREFIX + name, fallback, minimum=1)
 
         return cls(
             access_token_ttl_s=setting("ACCESS_TOKEN_SECONDS", default.access_token_ttl_s),
-            session_lifetime_s=setting("SESSION_HOURS", default.session_lifetime_s, 3600),
-            refresh_idle_s=setting("REFRESH_IDLE_MINUTES", default.refresh_idle_s, 60),
+            session_lifetime_s=setting("SESSION_SECONDS", default.session_lifetime_s),
+            refresh_idle_s=setting("REFRESH_IDLE_SECONDS", default.refresh_idle_s),
             lockout_threshold=setting("LOCKOUT_THRESHOLD", default.lockout_threshold),
-            lockout_window_s=setting("LOCKOUT_WINDOW_MINUTES", default.lockout_window_s, 60),
-            lockout_duration_s=setting("LOCKOUT_MINUTES", default.lockout_duration_s, 60),
-            enrolment_token_ttl_s=setting("ENROLMENT_TOKEN_MINUTES", default.enrolment_token_ttl_s, 60),
+            lockout_window_s=setting("LOCKOUT_WINDOW_SECONDS", default.lockout_window_s),
+            lockout_duration_s=setting("LOCKOUT_SECONDS", default.lockout_duration_s),
+            enrolment_token_ttl_s=setting("ENROLMENT_TOKEN_SECONDS", default.enrolment_token_ttl_s),
             hashing_concurrency=setting("HASHING_CONCURRENCY", default.hashing_concurrency),
         )

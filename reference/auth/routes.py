@@ -13,7 +13,8 @@
   honour ``If-Match`` (a stale version is 409).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: FastAPI must resolve the dependency
+# annotations made inside the router factories, which only evaluated annotations allow.
 
 import json
 from typing import Annotated, Any, Literal

@@ -51,7 +51,7 @@ class Authenticators:
 
 
 @dataclass(frozen=True)
-class TestUser:
+class LoginUser:
     """A user with a password and a confirmed TOTP factor."""
 
     tenant_id: UUID
@@ -62,10 +62,10 @@ class TestUser:
 
 
 def login(
-    auth: httpx.Client, authenticators: Authenticators, user: TestUser | SeedCredential, **headers: str
+    auth: httpx.Client, authenticators: Authenticators, user: LoginUser | SeedCredential, **headers: str
 ) -> httpx.Response:
-    tenant_id = user.tenant_id if isinstance(user, TestUser) else user.tenant.id
-    secret = user.secret if isinstance(user, TestUser) else user.totp_secret
+    tenant_id = user.tenant_id if isinstance(user, LoginUser) else user.tenant.id
+    secret = user.secret if isinstance(user, LoginUser) else user.totp_secret
     body = {
         "tenant_id": str(tenant_id),
         "username": user.username,
@@ -76,7 +76,7 @@ def login(
 
 
 def logged_in(
-    auth: httpx.Client, authenticators: Authenticators, user: TestUser | SeedCredential
+    auth: httpx.Client, authenticators: Authenticators, user: LoginUser | SeedCredential
 ) -> dict[str, Any]:
     response = login(auth, authenticators, user)
     assert response.status_code == 200, response.text
@@ -92,7 +92,7 @@ def create_test_user(
     tenant: TenantCaller,
     username: str,
     roles: tuple[str, ...] = (),
-) -> TestUser:
+) -> LoginUser:
     """A directory user with a password set by the tenant admin and an enrolled, confirmed TOTP factor."""
     created = directory.post(
         "/v1/users",
@@ -115,7 +115,7 @@ def create_test_user(
     )
     assert response.status_code == 201, response.text
     secret = enrol(auth, authenticators, tenant.id, username, TEST_PASSWORD)
-    return TestUser(tenant.id, user_id, username, TEST_PASSWORD, secret)
+    return LoginUser(tenant.id, user_id, username, TEST_PASSWORD, secret)
 
 
 def enrol(
