@@ -90,7 +90,7 @@ WITH schemas (payload_base, credential_state) AS (
           "required": ["tenant_id", "id", "user_id", "password_set_at", "password_set_by", "second_factor",
                        "second_factor_enrolled_at", "second_factor_confirmed_at",
                        "second_factor_confirmed_step", "failed_logins", "failure_window_started_at",
-                       "last_failed_at", "locked_until", "version", "created_at", "updated_at"],
+                       "last_failed_at", "locked_until", "created_at", "updated_at"],
           "additionalProperties": false,
           "properties": {
             "tenant_id": {"type": "string", "format": "uuid"},
@@ -143,6 +143,7 @@ events (event_name, required, properties, state_changes) AS (
      '{"reason": {"type": "string", "maxLength": 500}}',
      '{"locked_until": {"type": "null"}}')
 )
+-- ``version`` is the event's own column: a state may repeat it, but need not.
 INSERT INTO auth.event_types (event_name, event_version, kind, payload_schema, state_schema)
 SELECT e.event_name, 1, 'Credential',
        s.payload_base

@@ -66,7 +66,7 @@ WITH schemas (payload_base, session_state) AS (
           "type": "object",
           "required": ["tenant_id", "id", "user_id", "credential_id", "status", "refresh_token_hash",
                        "second_factor_step", "started_at", "last_refreshed_at", "refresh_expires_at",
-                       "expires_at", "revoked_at", "revoked_reason", "version", "created_at", "updated_at"],
+                       "expires_at", "revoked_at", "revoked_reason", "created_at", "updated_at"],
           "additionalProperties": false,
           "properties": {
             "tenant_id": {"type": "string", "format": "uuid"},
@@ -103,6 +103,7 @@ events (event_name, required, properties, state_changes) AS (
      '{"status": {"const": "revoked"}, "revoked_at": {"type": "string", "format": "date-time"},
        "revoked_reason": {"enum": ["logout", "revoked", "refresh_token_reused"]}}')
 )
+-- ``version`` is the event's own column: a state may repeat it, but need not.
 INSERT INTO auth.event_types (event_name, event_version, kind, payload_schema, state_schema)
 SELECT e.event_name, 1, 'Session',
        s.payload_base
