@@ -261,7 +261,8 @@ def test_every_row_matches_its_latest_event(superuser: Connection, table: str) -
     """Across the whole shared database (seeds and every test so far): no row without its event."""
     mismatched = superuser.execute(
         "SELECT t.tenant_id, t.id FROM auth.{table} AS t "
-        "LEFT JOIN LATERAL (SELECT e.state, e.version FROM auth.domain_event e WHERE e.tenant_id = t.tenant_id "
+        "LEFT JOIN LATERAL (SELECT e.state, e.version FROM auth.domain_event e "
+        "WHERE e.tenant_id = t.tenant_id "
         "AND e.kind = %s AND e.aggregate_id = t.id ORDER BY e.version DESC LIMIT 1) AS latest ON true "
         "WHERE latest.version IS DISTINCT FROM t.version "
         "OR latest.state - 'version' IS DISTINCT FROM to_jsonb(t.*) - 'version'".replace("{table}", table),
