@@ -346,8 +346,7 @@ class Authenticator:
             session_id = UUID(claims.session_id)
         except ValueError:
             return {"active": False}
-        async with tenant_transaction(self._pool, claims.tenant_id) as tx:
-            standing = await self._auth.session_standing(tx, session_id)
+        standing = await self._auth.session_standing(self._pool, claims.tenant_id, session_id)
         if standing is None or not standing.active or str(standing.user_id) != claims.subject:
             return {"active": False}
         return _access_token_answer(claims, standing.username, self._issuer_name, self._audience)

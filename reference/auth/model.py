@@ -18,6 +18,7 @@ from uuid import UUID
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
 from reference.platform.errors import Conflict, NotFound
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
+from reference.platform.pool import Pool
 from reference.platform.tenancy import TenantTransaction
 
 SCHEMA = "auth"
@@ -69,12 +70,8 @@ ACTIVE_SESSION_IDS = (
     "SELECT id, version FROM auth.sessions WHERE tenant_id = %s AND user_id = %s AND status = 'active' "
     "ORDER BY started_at, id"
 )
-# Introspection's one query: the session and its user's directory status.
-SESSION_STANDING = (
-    "SELECT s.user_id, s.status = 'active' AND s.expires_at > now() AND u.status = 'active', u.username "
-    "FROM auth.sessions AS s JOIN directory.users AS u ON u.tenant_id = s.tenant_id AND u.id = s.user_id "
-    "WHERE s.tenant_id = %s AND s.id = %s"
-)
+# Introspection's one statement (migration 0005): it sets the tenant itself, transaction-locally.
+SESSION_STANDING = "SELECT user_id, usable, username FROM auth.session_standing(%s, %s)"
 REFRESH_STANDING = (
     "SELECT s.user_id, s.refresh_token_hash, s.status = 'active' AND s.refresh_expires_at > now() "
     "AND u.status = 'active', u.username, s.refresh_expires_at, coalesce(s.last_refreshed_at, s.started_at) "
@@ -508,10 +505,16 @@ class Auth:
         cursor = await tx.connection.execute(SESSIONS_OF_USER, parameters)
         return [dict(row[0]) for row in await cursor.fetchall()]
 
-    async def session_standing(self, tx: TenantTransaction, session_id: UUID) -> Standing | None:
-        """Whether an access token's session is usable: active, unexpired, its user active."""
-        cursor = await tx.connection.execute(SESSION_STANDING, (tx.tenant_id, session_id))
-        row = await cursor.fetchone()
+    async def session_standing(self, pool: Pool, tenant_id: UUID, session_id: UUID) -> Standing | None:
+        """Whether an access token's session is usable: active, unexpired, its user active.
+
+        One prepared statement in autocommit mode, which is its own transaction: the
+        function scopes it to ``tenant_id`` (transaction-locally), so this needs no
+        :func:`~reference.platform.tenancy.tenant_transaction` and its three extra round trips.
+        """
+        async with pool.connection() as connection:
+            cursor = await connection.execute(SESSION_STANDING, (tenant_id, session_id))
+            row = await cursor.fetchone()
         return None if row is None else Standing(row[0], bool(row[1]), str(row[2]))
 
     async def refresh_standing(

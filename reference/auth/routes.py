@@ -56,7 +56,7 @@ from reference.platform.callers import (
     is_admin_token,
 )
 from reference.platform.errors import InvalidInput, NotFound
-from reference.platform.etags import IfMatch, expected_version, with_etag
+from reference.platform.conditional_requests import IfMatch, expected_version, with_etag
 from reference.platform.event_store import Actor
 from reference.platform.tenancy import global_transaction, tenant_transaction
 

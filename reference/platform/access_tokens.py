@@ -8,7 +8,10 @@ session) and ``seats`` (the ids of the licenses where the user holds an assigned
 seat). Services verify with the
 public keys auth publishes in the global table ``auth.signing_public_keys``,
 read directly from the database (never over HTTP) and cached briefly, so
-verification keeps working while auth is down.
+verification keeps working while auth is down. A token that verified is
+remembered (by its exact text) until it expires or the key cache's lifetime
+passes, whichever is first: a client sends the same token with every request,
+and its signature needs checking once, not every time.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +46,8 @@ READ_PUBLIC_KEYS = (
 _log = logging.getLogger("fitgate.access_tokens")
 # An unknown kid triggers a reload at most this often, so forged kids cannot hammer the database.
 _MIN_RELOAD_INTERVAL_S = 1.0
+# Verified tokens remembered at most (the least recently used are forgotten first).
+_REMEMBERED_TOKENS = 10_000
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,11 @@ class PublicKeyCache:
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
 
+    @property
+    def ttl_s(self) -> float:
+        """How long a key read from the database is trusted without reading it again."""
+        return self._ttl_s
+
     async def key(self, kid: str) -> Ed25519PublicKey | None:
         """The public key ``kid``, or None if auth publishes no such (unexpired) key."""
         age = time.monotonic() - self._loaded_at
@@ -153,8 +164,26 @@ class TokenVerifier:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
+        self._verified: OrderedDict[str, tuple[AccessTokenClaims, float]] = OrderedDict()
 
     async def verify(self, token: str) -> AccessTokenClaims:
+        """The token's claims, from memory if this exact token verified recently."""
+        now = time.time()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            claims, until = remembered
+            if now < until:
+                self._verified.move_to_end(token)
+                return claims
+            del self._verified[token]
+        claims = await self._verify(token)
+        # Forgotten when it expires, or when a key that was withdrawn must stop verifying it.
+        self._verified[token] = (claims, min(claims.expires_at + LEEWAY_S, now + self._keys.ttl_s))
+        if len(self._verified) > _REMEMBERED_TOKENS:
+            self._verified.popitem(last=False)
+        return claims
+
+    async def _verify(self, token: str) -> AccessTokenClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

@@ -71,6 +71,11 @@ def runtime(request: Request) -> ServiceRuntime:
     return value
 
 
+async def service_runtime(request: Request) -> ServiceRuntime:
+    """:func:`runtime` as a dependency: async, so FastAPI runs it inline, not in a worker thread."""
+    return runtime(request)
+
+
 async def tenant_caller(
     request: Request,
     credentials: Credentials,
@@ -81,9 +86,9 @@ async def tenant_caller(
 ) -> Caller:
     """The caller of a tenant-scoped endpoint: an access token, or the admin token with X-Tenant-ID."""
     service = runtime(request)
-    token = bearer_token(credentials)
+    token = _bearer(credentials)
     request_id = getattr(request.state, "request_id", None)
-    if is_admin_token(token, service.settings):
+    if _is_admin_token(token, service.settings):
         if x_tenant_id is None:
             raise InvalidInput(TENANT_HEADER, "is required with the platform admin token")
         caller = Caller(
@@ -109,8 +114,8 @@ async def platform_admin(
 ) -> Actor:
     """The caller of a platform admin endpoint (no tenant yet, e.g. creating one): admin token only."""
     service = runtime(request)
-    token = bearer_token(credentials)
-    if not is_admin_token(token, service.settings):
+    token = _bearer(credentials)
+    if not _is_admin_token(token, service.settings):
         raise Unauthenticated("this endpoint needs the platform admin token")
     return Actor(PLATFORM_ADMIN, getattr(request.state, "request_id", None))
 
@@ -133,18 +138,16 @@ async def any_caller(request: Request, credentials: Credentials) -> Actor:
 TenantCaller = Annotated[Caller, Depends(tenant_caller)]
 PlatformAdmin = Annotated[Actor, Depends(platform_admin)]
 AnyCaller = Annotated[Actor, Depends(any_caller)]
-Runtime = Annotated[ServiceRuntime, Depends(runtime)]
+Runtime = Annotated[ServiceRuntime, Depends(service_runtime)]
 
 
-def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
-    """The bearer token of the request; :class:`Unauthenticated` if there is none."""
+def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("an 'Authorization: Bearer <token>' header is required")
     return credentials.credentials.strip()
 
 
-def is_admin_token(token: str, settings: Settings) -> bool:
-    """Whether ``token`` is the platform admin token (compared in constant time)."""
+def _is_admin_token(token: str, settings: Settings) -> bool:
     if settings.admin_token is None:
         return False
     return hmac.compare_digest(token.encode(), settings.admin_token.encode())
@@ -155,3 +158,13 @@ def _tenant_id(raw: str) -> UUID:
         return UUID(raw)
     except ValueError:
         raise InvalidInput(TENANT_HEADER, f"{raw!r} is not a UUID") from None
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The request's bearer token, for a service's own dependencies; :class:`Unauthenticated` if none."""
+    return _bearer(credentials)
+
+
+def is_admin_token(token: str, settings: Settings) -> bool:
+    """Whether ``token`` is the platform admin token (compared in constant time)."""
+    return _is_admin_token(token, settings)

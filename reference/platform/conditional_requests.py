@@ -1,8 +1,9 @@
-"""Optimistic concurrency over HTTP: an aggregate's version as ``ETag``, the expected one in ``If-Match``.
+"""Optimistic concurrency over HTTP: an aggregate's version as ``ETag``, ``If-Match`` on changes.
 
-Every write answers the aggregate after the change with ``ETag: "<version>"``;
-a client that sends it back as ``If-Match`` gets 409 if someone changed the
-aggregate in between (:class:`~reference.platform.errors.VersionConflict`).
+Every response carrying one aggregate sets ``ETag: "<version>"``; a change may send
+that value back as ``If-Match``, and a stale one ends in 409 (the aggregate's
+``version_conflict``). Without ``If-Match`` (or with ``*``) the change applies to
+whatever version the transaction reads.
 """
 
 from __future__ import annotations
@@ -19,12 +20,6 @@ IfMatch = Annotated[
 ]
 
 
-def with_etag(response: Response, state: dict[str, Any]) -> dict[str, Any]:
-    """``state``, after setting the response's ``ETag`` to its version."""
-    response.headers["ETag"] = f'"{state["version"]}"'
-    return state
-
-
 def expected_version(if_match: str | None) -> int | None:
     """The version in ``If-Match`` (``"3"``, ``W/"3"`` or ``3``); None for no header or ``*``."""
     if if_match is None or if_match.strip() == "*":
@@ -33,3 +28,9 @@ def expected_version(if_match: str | None) -> int | None:
     if not raw.isdigit() or int(raw) < 1:
         raise InvalidInput("If-Match", f'{if_match!r} is not a version such as "3"')
     return int(raw)
+
+
+def with_etag(response: Response, state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` (an aggregate with a ``version``), after setting the response's ``ETag`` to it."""
+    response.headers["ETag"] = f'"{state["version"]}"'
+    return state
