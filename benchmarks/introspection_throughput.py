@@ -15,8 +15,10 @@ Goal: introspection at no less than 60 % of the no-database rate.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
+import resource
 import secrets
 import statistics
 import subprocess
@@ -48,6 +50,40 @@ class Measurement:
     rate: float
     p50_ms: float
     p99_ms: float
+    cpu_us: dict[str, float]  # CPU time per request: auth, database, locust
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of one process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_processes(postmaster: int) -> list[int]:
+    """The server and its backends (children of the postmaster)."""
+    found = [postmaster]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == postmaster:
+                found.append(int(entry.name))
+    return found
+
+
+def cpu_snapshot(auth_pid: int, postmaster: int) -> dict[str, float]:
+    database = 0.0
+    for pid in database_processes(postmaster):
+        with contextlib.suppress(OSError):
+            database += cpu_seconds(pid)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "auth": cpu_seconds(auth_pid),
+        "database": database,
+        "locust": children.ru_utime + children.ru_stime,
+    }
 
 
 def log_in(base_url: str) -> str:
@@ -64,8 +100,28 @@ def log_in(base_url: str) -> str:
     return str(response.json()["access_token"])
 
 
+def assert_active(base_url: str, token: str, caller: str) -> None:
+    """The benchmark measures real answers: the token must introspect as active."""
+    answer = httpx.post(
+        f"{base_url}/v1/token/introspect",
+        data={"token": token},
+        headers={"Authorization": f"Bearer {caller}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    if answer.json().get("active") is not True:
+        raise SystemExit(f"the benchmark token is not active: {answer.text}")
+
+
 def run_locust(
-    base_url: str, target: str, token: str, caller: str, users: int, seconds: int, folder: Path
+    base_url: str,
+    target: str,
+    token: str,
+    caller: str,
+    users: int,
+    seconds: int,
+    folder: Path,
+    pids: tuple[int, int],
 ) -> Measurement:
     prefix = folder / f"{target}-{secrets.token_hex(3)}"
     environment = {
@@ -79,15 +135,21 @@ def run_locust(
         "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", base_url,
         "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "2",
     ]  # fmt: skip
+    assert_active(base_url, token, caller)
+    before = cpu_snapshot(*pids)
     subprocess.run(command, env=environment, check=False, capture_output=True, timeout=seconds + 60)
+    after = cpu_snapshot(*pids)
+    assert_active(base_url, token, caller)
     with open(f"{prefix}_stats.csv", newline="") as stats:
         row = next(r for r in csv.DictReader(stats) if r["Name"] == "Aggregated")
+    requests = max(1, int(row["Request Count"]))
     return Measurement(
         requests=int(row["Request Count"]),
         failures=int(row["Failure Count"]),
         rate=float(row["Requests/s"]),
         p50_ms=float(row["50%"]),
         p99_ms=float(row["99%"]),
+        cpu_us={name: (after[name] - before[name]) / requests * 1e6 for name in after},
     )
 
 
@@ -115,11 +177,12 @@ def main() -> None:
             environment={"FITGATE_AUTH_ACCESS_TOKEN_SECONDS": "3600"},
         ) as running:
             base_url = running["auth"].url
+            pids = (running["auth"].pid, server.process.pid)
             token = log_in(base_url)
             for _ in range(args.rounds):
                 for target in TARGETS:
                     measured = run_locust(
-                        base_url, target, token, admin_token, args.users, args.seconds, folder
+                        base_url, target, token, admin_token, args.users, args.seconds, folder, pids
                     )
                     results[target].append(measured)
     report(results, args)
@@ -142,10 +205,14 @@ def report(results: dict[str, list[Measurement]], args: argparse.Namespace) -> N
         medians[target] = (rate, p99)
         rates = ", ".join(f"{m.rate:.0f}" for m in runs)
         p50 = statistics.median(m.p50_ms for m in runs)
+        cpu = "  ".join(
+            f"{name} {statistics.median(m.cpu_us[name] for m in runs):.0f}" for name in runs[0].cpu_us
+        )
         print(
             f"{label:30} {rate:8.0f} req/s (runs: {rates})  p50 {p50:.0f} ms  p99 {p99:.0f} ms"
             f"  failures {failures} of {sum(m.requests for m in runs)}"
         )
+        print(f"{'':30} CPU per request (us): {cpu}")
     ratio = medians["introspect"][0] / medians["healthz"][0]
     verdict = "meets" if ratio >= GOAL else "misses"
     print(f"ratio introspection / no-database: {ratio:.2f} ({verdict} the {GOAL:.0%} goal)")

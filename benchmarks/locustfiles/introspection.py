@@ -4,7 +4,9 @@
 the app's floor) or ``introspect`` (``POST /v1/token/introspect`` of
 ``FITGATE_BENCH_TOKEN``, authenticated with ``FITGATE_BENCH_CALLER``). Users
 send their next request as soon as the last one is answered (no wait time), so
-the rate measured is what the service sustains.
+the rate measured is what the service sustains. Only the status is checked per
+request (a non-2xx is a failure); the benchmark checks before and after each run
+that the token introspects as active, so the generator spends its CPU on load.
 """
 
 from __future__ import annotations
@@ -29,13 +31,7 @@ class IntrospectionBenchmarkUser(FastHttpUser):
     def call(self) -> None:
         if self.target == "healthz":
             self.client.get("/healthz", name="GET /healthz")
-            return
-        with self.client.post(
-            "/v1/token/introspect",
-            data=self.form,
-            headers=self.headers,
-            name="POST /v1/token/introspect",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 200 or '"active":true' not in (response.text or ""):
-                response.failure(f"not an active token: {response.status_code} {response.text}")
+        else:
+            self.client.post(
+                "/v1/token/introspect", data=self.form, headers=self.headers, name="POST /v1/token/introspect"
+            )

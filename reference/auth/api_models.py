@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from reference.auth.passwords import MAX_LENGTH, POLICY_SUMMARY
+from reference.platform.api_models import Strict
 
 # Length is checked by the policy (with a message that explains it); this only bounds the request.
 Password = Annotated[str, Field(min_length=1, max_length=4 * MAX_LENGTH, description=POLICY_SUMMARY)]
@@ -19,10 +20,6 @@ Code = Annotated[
     ),
 ]
 Reason = Annotated[str | None, Field(max_length=500)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class LoginRequest(Strict):
@@ -163,20 +160,6 @@ class Introspection(BaseModel):
 
 class Jwks(BaseModel):
     keys: list[dict[str, Any]]
-
-
-class Event(BaseModel):
-    id: UUID
-    tenant_id: UUID
-    kind: str
-    aggregate_id: UUID
-    version: int
-    event_name: str
-    event_version: int
-    state: dict[str, Any]
-    payload: dict[str, Any]
-    event_at: datetime
-    tx_id: str
 
 
 SecondFactorEnrolment.model_rebuild()

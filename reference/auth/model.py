@@ -19,7 +19,7 @@ from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
 from reference.platform.errors import Conflict, NotFound
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
 from reference.platform.pool import Pool
-from reference.platform.tenancy import TenantTransaction
+from reference.platform.tenancy import TenantTransaction, tenant_read
 
 SCHEMA = "auth"
 ROLE = "auth_service"
@@ -70,8 +70,12 @@ ACTIVE_SESSION_IDS = (
     "SELECT id, version FROM auth.sessions WHERE tenant_id = %s AND user_id = %s AND status = 'active' "
     "ORDER BY started_at, id"
 )
-# Introspection's one statement (migration 0005): it sets the tenant itself, transaction-locally.
-SESSION_STANDING = "SELECT user_id, usable, username FROM auth.session_standing(%s, %s)"
+# Introspection's one query: the session and its user's directory status.
+SESSION_STANDING = (
+    "SELECT s.user_id, s.status = 'active' AND s.expires_at > now() AND u.status = 'active', u.username "
+    "FROM auth.sessions AS s JOIN directory.users AS u ON u.tenant_id = s.tenant_id AND u.id = s.user_id "
+    "WHERE s.tenant_id = %s AND s.id = %s"
+)
 REFRESH_STANDING = (
     "SELECT s.user_id, s.refresh_token_hash, s.status = 'active' AND s.refresh_expires_at > now() "
     "AND u.status = 'active', u.username, s.refresh_expires_at, coalesce(s.last_refreshed_at, s.started_at) "
@@ -508,14 +512,10 @@ class Auth:
     async def session_standing(self, pool: Pool, tenant_id: UUID, session_id: UUID) -> Standing | None:
         """Whether an access token's session is usable: active, unexpired, its user active.
 
-        One prepared statement in autocommit mode, which is its own transaction: the
-        function scopes it to ``tenant_id`` (transaction-locally), so this needs no
-        :func:`~reference.platform.tenancy.tenant_transaction` and its three extra round trips.
+        On every introspection: one tenant-scoped read in a single round trip.
         """
-        async with pool.connection() as connection:
-            cursor = await connection.execute(SESSION_STANDING, (tenant_id, session_id))
-            row = await cursor.fetchone()
-        return None if row is None else Standing(row[0], bool(row[1]), str(row[2]))
+        rows = await tenant_read(pool, tenant_id, SESSION_STANDING, (tenant_id, session_id))
+        return Standing(rows[0][0], bool(rows[0][1]), str(rows[0][2])) if rows else None
 
     async def refresh_standing(
         self, tx: TenantTransaction, session_id: UUID

@@ -22,13 +22,13 @@ from urllib.parse import parse_qs
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from reference.auth.api_models import (
     Authenticated,
     Credential,
     EnrolmentRequired,
-    Event,
     Introspection,
     IntrospectionRequest,
     Jwks,
@@ -47,6 +47,7 @@ from reference.auth.api_models import (
 from reference.auth.authenticator import Client, GrantedTokens
 from reference.auth.service import AuthService
 from reference.platform.access_tokens import AccessTokenClaims
+from reference.platform.api_models import Event
 from reference.platform.callers import (
     Caller,
     Credentials,
@@ -56,8 +57,8 @@ from reference.platform.callers import (
     is_admin_token,
 )
 from reference.platform.errors import InvalidInput, NotFound
-from reference.platform.conditional_requests import IfMatch, expected_version, with_etag
 from reference.platform.event_store import Actor
+from reference.platform.request_parameters import IfMatch, PageSize, expected_version, with_etag
 from reference.platform.tenancy import global_transaction, tenant_transaction
 
 ADMIN_ROLE = "admin"
@@ -66,7 +67,6 @@ PUBLISHED_KEYS = (
     "ORDER BY created_at DESC, kid"
 )
 JWKS_MAX_AGE_S = 300
-PageSize = Annotated[int, Query(ge=1, le=500, description="at most this many items")]
 SessionStatus = Annotated[Literal["active", "revoked"] | None, Query(alias="status")]
 _FORM = "application/x-www-form-urlencoded"
 
@@ -134,7 +134,7 @@ def _tokens(service: AuthService) -> APIRouter:
             }
         },
     )
-    async def introspect(request: Request, runtime: Runtime, credentials: Credentials) -> dict[str, Any]:
+    async def introspect(request: Request, runtime: Runtime, credentials: Credentials) -> JSONResponse:
         """RFC 7662 introspection: is this access or refresh token usable now, and its claims.
 
         Usable means: signature, issuer, audience and lifetime valid, its session
@@ -148,7 +148,8 @@ def _tokens(service: AuthService) -> APIRouter:
             caller_tenant = (await runtime.verifier.verify(token)).tenant_id
             request.state.tenant_id = caller_tenant
         body = await _introspection_request(request)
-        return await service.authenticator.introspect(body.token, caller_tenant)
+        # Built here field by field: returned as it is, not validated again against the model.
+        return JSONResponse(await service.authenticator.introspect(body.token, caller_tenant))
 
     return router
 
