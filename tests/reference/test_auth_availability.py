@@ -20,7 +20,7 @@ import pytest
 
 from fitness.config import Config
 from fitness.pytest_plugin import DatabaseFactory
-from fitness.serving import RunningService, running_services
+from fitness.serving import RunningService, ServiceStartError, running_services
 from fitness.serving.processes import stop_services
 from reference.platform.seeding import TENANT_A, TENANT_B, seed_credential
 from tests.reference.auth_flows import Authenticators, logged_in, login
@@ -125,3 +125,21 @@ def test_a_lockout_survives_a_restart_and_lifetimes_follow_the_policy(
         assert_error(unused, 401, "unauthenticated")
         assert time.monotonic() > locked_at + 12
         assert logged_in(auth, authenticators, carol)["status"] == "authenticated", "the lock has ended"
+
+
+def test_a_bad_policy_setting_stops_auth_at_start_naming_the_variable(
+    fitgate_config: Config, own_database: str, tmp_path: Path
+) -> None:
+    with (
+        pytest.raises(ServiceStartError, match="auth exited"),
+        running_services(
+            fitgate_config,
+            ["auth"],
+            own_database,
+            admin_token=ADMIN_TOKEN,
+            log_dir=tmp_path,
+            environment={"FITGATE_AUTH_LOCKOUT_THRESHOLD": "five"},
+        ),
+    ):
+        pass
+    assert "FITGATE_AUTH_LOCKOUT_THRESHOLD: 'five' is not an integer" in (tmp_path / "auth.log").read_text()
