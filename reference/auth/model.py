@@ -18,6 +18,7 @@ from uuid import UUID
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
 from reference.platform.errors import Conflict, NotFound
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
+from reference.platform.json_rows import all_json
 from reference.platform.pool import Pool
 from reference.platform.tenancy import TenantTransaction, tenant_read
 
@@ -506,8 +507,7 @@ class Auth:
         self, tx: TenantTransaction, user_id: UUID, *, status: str | None, limit: int
     ) -> list[dict[str, Any]]:
         parameters = {"tenant_id": tx.tenant_id, "user_id": user_id, "status": status, "limit": limit}
-        cursor = await tx.connection.execute(SESSIONS_OF_USER, parameters)
-        return [dict(row[0]) for row in await cursor.fetchall()]
+        return await all_json(tx, SESSIONS_OF_USER, parameters)
 
     async def session_standing(self, pool: Pool, tenant_id: UUID, session_id: UUID) -> Standing | None:
         """Whether an access token's session is usable: active, unexpired, its user active.
