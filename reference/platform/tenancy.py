@@ -25,7 +25,7 @@ from reference.platform.pool import Pool
 
 SET_TENANT = "SELECT set_config('app.tenant_id', %s, true)"
 # tenant_read's message: its results are BEGIN's, set_config's, the query's, then COMMIT's.
-ONE_MESSAGE_READ = "BEGIN; SELECT set_config('app.tenant_id', %s, true); {query}; COMMIT"
+ONE_MESSAGE_READ = "BEGIN READ ONLY; SELECT set_config('app.tenant_id', %s, true); {query}; COMMIT"
 _QUERY_RESULT = 2
 
 
@@ -70,13 +70,16 @@ def _one_message(query: LiteralString) -> sql.Composed:
 async def tenant_read(
     pool: Pool, tenant_id: UUID, query: LiteralString, parameters: Sequence[Any] = ()
 ) -> list[TupleRow]:
-    """The rows of one read-only ``query`` (``%s`` placeholders) in a transaction scoped to ``tenant_id``.
+    """The rows of one read-only ``query`` in a transaction scoped to ``tenant_id``.
+
+    ``query`` takes ``%s`` placeholders (a literal ``%`` is written ``%%``).
 
     One simple-query message carries the whole transaction, its parameters bound
     on the client by psycopg's quoting, so the server plans the query on every
     call: worth it for small indexed reads on a hot path, where round trips cost
-    more than planning. A failing query leaves the transaction aborted, and the
-    pool rolls the connection back before anyone reuses it.
+    more than planning. The transaction is READ ONLY: a write fails. A failing
+    query leaves the transaction aborted, and the pool rolls the connection back
+    before anyone reuses it.
     """
     message = _one_message(query)
     async with pool.connection() as connection:

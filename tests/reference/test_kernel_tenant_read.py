@@ -41,6 +41,8 @@ def test_a_failing_query_leaves_a_usable_pool(fitgate_installed_database: str) -
     async def check(pool: Pool) -> None:
         with pytest.raises(psycopg.errors.DivisionByZero):
             await tenant_read(pool, TENANT_A.id, "SELECT 1 / 0")
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            await tenant_read(pool, TENANT_A.id, "UPDATE directory.users SET display_name = 'x' RETURNING id")
         assert await tenant_read(pool, TENANT_B.id, COUNT_USERS) == [(2,)]
         async with pool.connection() as connection:
             assert (await (await connection.execute(CURRENT_TENANT)).fetchone())[0] in ("", None)  # type: ignore[index]
