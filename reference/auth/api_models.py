@@ -62,7 +62,7 @@ class SecondFactorConfirmation(Strict):
     code: Code
 
 
-class Removal(Strict):
+class Justification(Strict):
     reason: Reason = None
 
 

@@ -401,7 +401,7 @@ class Authenticator:
         self, claims: AccessTokenClaims, current: str, new: str, client: Client
     ) -> Change:
         """The user changes their password; a wrong current one counts as a failed login."""
-        user_id = _user_id(claims)
+        user_id = user_id_of(claims)
         async with tenant_transaction(self._pool, claims.tenant_id) as tx:
             user = await self._identity.user(tx, user_id)
             subject = None if user is None else await self._auth.login_subject(tx, user_id)
@@ -436,7 +436,7 @@ class Authenticator:
 
     async def enrol_second_factor(self, claims: AccessTokenClaims, client: Client) -> Enrolment:
         """A new TOTP secret for the holder of an enrolment token (pending until confirmed)."""
-        user_id = _user_id(claims)
+        user_id = user_id_of(claims)
         secret = new_secret()
         async with tenant_transaction(self._pool, claims.tenant_id) as tx:
             user = await self._identity.user(tx, user_id)
@@ -448,7 +448,7 @@ class Authenticator:
 
     async def confirm_second_factor(self, claims: AccessTokenClaims, code: str, client: Client) -> Change:
         """SecondFactorConfirmed if ``code`` is the pending factor's; a wrong code counts as a failure."""
-        user_id = _user_id(claims)
+        user_id = user_id_of(claims)
         async with tenant_transaction(self._pool, claims.tenant_id) as tx:
             credential = await self._auth.lock_credential(tx, user_id)
             if credential is None:
@@ -483,7 +483,8 @@ def _same_secrets(now: dict[str, Any], then: dict[str, Any]) -> bool:
     return all(now[key] == then[key] for key in keys)
 
 
-def _user_id(claims: AccessTokenClaims) -> UUID:
+def user_id_of(claims: AccessTokenClaims) -> UUID:
+    """The user a token speaks for; :class:`Unauthenticated` if its subject is no user id."""
     try:
         return UUID(claims.subject)
     except ValueError:

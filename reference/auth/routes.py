@@ -31,20 +31,20 @@ from reference.auth.api_models import (
     EnrolmentRequired,
     Introspection,
     IntrospectionRequest,
+    Justification,
     Jwks,
     LoginRequest,
     LogoutRequest,
     NewPassword,
     PasswordChange,
     RefreshRequest,
-    Removal,
     RevokedSessions,
     SecondFactorConfirmation,
     SecondFactorEnrolment,
     Session,
     TokenGrant,
 )
-from reference.auth.authenticator import Client, GrantedTokens
+from reference.auth.authenticator import Client, GrantedTokens, user_id_of
 from reference.auth.service import AuthService
 from reference.platform.access_tokens import AccessTokenClaims
 from reference.platform.api_models import Event
@@ -230,7 +230,7 @@ def _self_service(service: AuthService) -> APIRouter:
         """Your sessions, newest first (active ones unless ``status`` says otherwise)."""
         async with tenant_transaction(runtime.pool, claims.tenant_id) as tx:
             return await service.auth.sessions_of_user(
-                tx, _subject(claims), status=session_status, limit=limit
+                tx, user_id_of(claims), status=session_status, limit=limit
             )
 
     @router.delete("/me/sessions", response_model=RevokedSessions)
@@ -238,7 +238,7 @@ def _self_service(service: AuthService) -> APIRouter:
         """Log out everywhere: revoke all your active sessions (one SessionRevoked each)."""
         actor = Actor(claims.subject, getattr(request.state, "request_id", None))
         async with tenant_transaction(runtime.pool, claims.tenant_id) as tx:
-            changes = await service.auth.revoke_sessions_of_user(tx, _subject(claims), actor)
+            changes = await service.auth.revoke_sessions_of_user(tx, user_id_of(claims), actor)
         return {"revoked": [change.state for change in changes]}
 
     return router
@@ -301,7 +301,7 @@ def _administration(service: AuthService) -> APIRouter:
         caller: TenantCaller,
         runtime: Runtime,
         response: Response,
-        body: Annotated[Removal | None, Body()] = None,
+        body: Annotated[Justification | None, Body()] = None,
         if_match: IfMatch = None,
     ) -> dict[str, Any]:
         """Lift a lockout before it ends (CredentialUnlocked); 409 if the credential is not locked."""
@@ -322,7 +322,7 @@ def _administration(service: AuthService) -> APIRouter:
         caller: TenantCaller,
         runtime: Runtime,
         response: Response,
-        body: Annotated[Removal | None, Body()] = None,
+        body: Annotated[Justification | None, Body()] = None,
         if_match: IfMatch = None,
     ) -> dict[str, Any]:
         """Remove a user's second factor (SecondFactorRemoved), e.g. a lost phone.
@@ -438,10 +438,3 @@ async def _introspection_request(request: Request) -> IntrospectionRequest:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
         raise InvalidInput(field, first["msg"]) from None
-
-
-def _subject(claims: AccessTokenClaims) -> UUID:
-    try:
-        return UUID(claims.subject)
-    except ValueError:
-        raise NotFound("this token's subject is not a user") from None
