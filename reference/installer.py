@@ -49,9 +49,11 @@ class ServicePackage:
         return f"{self.schema}_owner"
 
 
+# In dependency order: a service's seed step may read what the services before it seeded
+# (auth seeds credentials for the users directory seeds; license seats for them too).
 PLATFORM = (
-    ServicePackage("auth", "auth", "auth_service", "reference.auth"),
     ServicePackage("directory", "directory", "directory_service", "reference.directory"),
+    ServicePackage("auth", "auth", "auth_service", "reference.auth"),
     ServicePackage("license", "license", "license_service", "reference.license"),
     ServicePackage("device", "device", "device_service", "reference.device"),
 )

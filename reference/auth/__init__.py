@@ -1,6 +1,9 @@
-"""The auth service: credentials, two-factor login and the signing keys every service verifies with.
+"""The auth service: credentials, two-factor login, sessions, introspection, signing keys (availability).
 
-So far this package holds the signing keys (migration 0001, key generation at
-install time) and the auth schema's event store; the service's endpoints
-(login, TOTP, refresh, introspection, JWKS) and its app come next.
+Every change writes its domain event in the same transaction
+(:mod:`reference.auth.model`); the login, refresh and introspection flows are
+:mod:`reference.auth.authenticator`, the HTTP API :mod:`reference.auth.routes`,
+the ASGI app ``reference.auth.app:app``; ``python -m reference.auth`` runs it.
+Users, roles and seats are read directly from directory's and license's
+published tables (:mod:`reference.auth.identity`), never over HTTP.
 """

@@ -2,10 +2,16 @@
 
 A token's header carries ``alg: EdDSA``, ``typ: at+jwt`` and the ``kid`` of its
 signing key; its claims are ``iss``, ``aud``, ``sub`` (the user id), ``tenant_id``,
-``roles`` (role names), ``iat``, ``exp`` and ``jti``. Services verify with the
+``roles`` (role names), ``iat``, ``exp`` and ``jti``, and, in tokens auth issues
+at login, ``sid`` (the auth session, so that introspection can tell a revoked
+session) and ``seats`` (the ids of the licenses where the user holds an assigned
+seat). Services verify with the
 public keys auth publishes in the global table ``auth.signing_public_keys``,
 read directly from the database (never over HTTP) and cached briefly, so
-verification keeps working while auth is down.
+verification keeps working while auth is down. A token that verified is
+remembered (by its exact text) until it expires or the key cache's lifetime
+passes, whichever is first: a client sends the same token with every request,
+and its signature needs checking once, not every time.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +46,8 @@ READ_PUBLIC_KEYS = (
 _log = logging.getLogger("fitgate.access_tokens")
 # An unknown kid triggers a reload at most this often, so forged kids cannot hammer the database.
 _MIN_RELOAD_INTERVAL_S = 1.0
+# Verified tokens remembered at most (the least recently used are forgotten first).
+_REMEMBERED_TOKENS = 10_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,8 @@ class AccessTokenClaims:
     token_id: str
     issued_at: int
     expires_at: int
+    session_id: str | None = None
+    seats: frozenset[str] = frozenset()
 
 
 def issue_access_token(
@@ -64,8 +75,13 @@ def issue_access_token(
     audience: str,
     ttl_s: int = 300,
     now: int | None = None,
+    session_id: str | None = None,
+    seats: Sequence[str] | None = None,
 ) -> str:
-    """A signed access token for ``subject`` in ``tenant_id`` with ``roles``, valid ``ttl_s`` seconds."""
+    """A signed access token for ``subject`` in ``tenant_id`` with ``roles``, valid ``ttl_s`` seconds.
+
+    ``session_id`` and ``seats`` add the ``sid`` and ``seats`` claims (auth's logins set both).
+    """
     issued_at = int(time.time()) if now is None else now
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -77,6 +93,10 @@ def issue_access_token(
         "exp": issued_at + ttl_s,
         "jti": str(uuid.uuid4()),
     }
+    if session_id is not None:
+        claims["sid"] = session_id
+    if seats is not None:
+        claims["seats"] = sorted(set(seats))
     return jwt.encode(claims, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": TOKEN_TYPE})
 
 
@@ -105,6 +125,11 @@ class PublicKeyCache:
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
+
+    @property
+    def ttl_s(self) -> float:
+        """How long a key read from the database is trusted without reading it again."""
+        return self._ttl_s
 
     async def key(self, kid: str) -> Ed25519PublicKey | None:
         """The public key ``kid``, or None if auth publishes no such (unexpired) key."""
@@ -139,8 +164,26 @@ class TokenVerifier:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
+        self._verified: OrderedDict[str, tuple[AccessTokenClaims, float]] = OrderedDict()
 
     async def verify(self, token: str) -> AccessTokenClaims:
+        """The token's claims, from memory if this exact token verified recently."""
+        now = time.time()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            claims, until = remembered
+            if now < until:
+                self._verified.move_to_end(token)
+                return claims
+            del self._verified[token]
+        claims = await self._verify(token)
+        # Forgotten when it expires, or when a key that was withdrawn must stop verifying it.
+        self._verified[token] = (claims, min(claims.expires_at + LEEWAY_S, now + self._keys.ttl_s))
+        if len(self._verified) > _REMEMBERED_TOKENS:
+            self._verified.popitem(last=False)
+        return claims
+
+    async def _verify(self, token: str) -> AccessTokenClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -167,11 +210,15 @@ class TokenVerifier:
             raise Unauthenticated(f"the access token is invalid: {exc}") from None
         try:
             tenant_id = UUID(str(claims["tenant_id"]))
-            roles = claims.get("roles", [])
-            if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-                raise ValueError("roles")
+            roles = _strings(claims.get("roles", []), "roles")
+            seats = _strings(claims.get("seats", []), "seats")
+            session_id = claims.get("sid")
+            if session_id is not None and not isinstance(session_id, str):
+                raise ValueError("sid")
         except (KeyError, ValueError):
-            raise Unauthenticated("the access token has no valid tenant_id or roles claim") from None
+            raise Unauthenticated(
+                "the access token has no valid tenant_id, or an invalid roles, seats or sid claim"
+            ) from None
         return AccessTokenClaims(
             tenant_id=tenant_id,
             subject=str(claims["sub"]),
@@ -179,4 +226,12 @@ class TokenVerifier:
             token_id=str(claims.get("jti", "")),
             issued_at=int(claims["iat"]),
             expires_at=int(claims["exp"]),
+            session_id=session_id,
+            seats=frozenset(seats),
         )
+
+
+def _strings(value: object, claim: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(claim)
+    return value

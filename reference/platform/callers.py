@@ -71,6 +71,11 @@ def runtime(request: Request) -> ServiceRuntime:
     return value
 
 
+async def service_runtime(request: Request) -> ServiceRuntime:
+    """:func:`runtime` as a dependency: async, so FastAPI runs it inline, not in a worker thread."""
+    return runtime(request)
+
+
 async def tenant_caller(
     request: Request,
     credentials: Credentials,
@@ -133,7 +138,7 @@ async def any_caller(request: Request, credentials: Credentials) -> Actor:
 TenantCaller = Annotated[Caller, Depends(tenant_caller)]
 PlatformAdmin = Annotated[Actor, Depends(platform_admin)]
 AnyCaller = Annotated[Actor, Depends(any_caller)]
-Runtime = Annotated[ServiceRuntime, Depends(runtime)]
+Runtime = Annotated[ServiceRuntime, Depends(service_runtime)]
 
 
 def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -153,3 +158,13 @@ def _tenant_id(raw: str) -> UUID:
         return UUID(raw)
     except ValueError:
         raise InvalidInput(TENANT_HEADER, f"{raw!r} is not a UUID") from None
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The request's bearer token, for a service's own dependencies; :class:`Unauthenticated` if none."""
+    return _bearer(credentials)
+
+
+def is_admin_token(token: str, settings: Settings) -> bool:
+    """Whether ``token`` is the platform admin token (compared in constant time)."""
+    return _is_admin_token(token, settings)

@@ -14,9 +14,10 @@ class PlatformError(Exception):
     status = 500
     code = "internal"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = dict(headers or {})  # sent with the error response, e.g. Retry-After
 
 
 class NotFound(PlatformError):

@@ -12,7 +12,7 @@ imported), so importing an app needs no environment.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -72,8 +72,14 @@ def create_service_app(
     description: str,
     version: str,
     routers: Sequence[APIRouter],
+    on_startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
 ) -> FastAPI:
-    """A service's ASGI app; ``role`` is the login role it must connect as."""
+    """A service's ASGI app; ``role`` is the login role it must connect as.
+
+    ``on_startup`` runs once the pool is open, before the first request: a service
+    reads its own settings there (a bad one stops the process at start, not at
+    the first request) and prepares what its requests share.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,6 +94,8 @@ def create_service_app(
         )
         app.state.runtime = ServiceRuntime(settings, pool, verifier)
         try:
+            if on_startup is not None:
+                await on_startup(app.state.runtime)
             yield
         finally:
             await pool.close()
@@ -145,7 +153,9 @@ def error_response(
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PlatformError)
     async def platform_error(request: Request, exc: PlatformError) -> JSONResponse:
-        return error_response(request, exc.status, exc.code, exc.message, getattr(exc, "field", None))
+        response = error_response(request, exc.status, exc.code, exc.message, getattr(exc, "field", None))
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -67,8 +67,8 @@ class Settings:
                 f"{prefix}DATABASE_URL",
                 f"is not set (nor FITGATE_DATABASE_URL): {service} cannot reach its database",
             )
-        min_size = _integer(env, f"{prefix}POOL_MIN_SIZE", 1, minimum=0)
-        max_size = _integer(env, f"{prefix}POOL_MAX_SIZE", 10, minimum=1)
+        min_size = integer_setting(env, f"{prefix}POOL_MIN_SIZE", 1, minimum=0)
+        max_size = integer_setting(env, f"{prefix}POOL_MAX_SIZE", 10, minimum=1)
         if min_size > max_size:
             raise SettingsError(f"{prefix}POOL_MIN_SIZE", f"{min_size} is more than POOL_MAX_SIZE {max_size}")
         log_level = env.get("FITGATE_LOG_LEVEL", "INFO").strip().upper() or "INFO"
@@ -80,11 +80,11 @@ class Settings:
             database_url=database_url,
             pool_min_size=min_size,
             pool_max_size=max_size,
-            pool_timeout_s=_number(env, "FITGATE_POOL_TIMEOUT_SECONDS", 5.0),
+            pool_timeout_s=number_setting(env, "FITGATE_POOL_TIMEOUT_SECONDS", 5.0),
             admin_token=env.get("FITGATE_ADMIN_TOKEN") or None,
             token_issuer=env.get("FITGATE_TOKEN_ISSUER") or DEFAULT_ISSUER,
             token_audience=env.get("FITGATE_TOKEN_AUDIENCE") or DEFAULT_AUDIENCE,
-            public_key_cache_s=_number(env, "FITGATE_PUBLIC_KEY_CACHE_SECONDS", 30.0),
+            public_key_cache_s=number_setting(env, "FITGATE_PUBLIC_KEY_CACHE_SECONDS", 30.0),
             log_level=log_level,
         )
 
@@ -109,7 +109,8 @@ def url_user(url: str) -> str | None:
     return unquote(parts.username) if parts.username else None
 
 
-def _integer(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def integer_setting(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    """The integer in ``env[name]`` (``default`` if unset); :class:`SettingsError` naming it otherwise."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -122,7 +123,8 @@ def _integer(env: Mapping[str, str], name: str, default: int, *, minimum: int) -
     return value
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
+def number_setting(env: Mapping[str, str], name: str, default: float) -> float:
+    """The positive number in ``env[name]`` (``default`` if unset); :class:`SettingsError` otherwise."""
     raw = env.get(name, "").strip()
     if not raw:
         return default

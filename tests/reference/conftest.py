@@ -22,6 +22,7 @@ from fitness.config import Config
 from fitness.pytest_plugin import DatabaseFactory
 from fitness.serving import RunningService, running_services
 from reference.platform.test_tokens import mint_test_access_token
+from tests.reference.auth_flows import Authenticators
 
 ADMIN_TOKEN = secrets.token_urlsafe(24)
 
@@ -132,3 +133,16 @@ def device(platform_services: Callable[[str], RunningService]) -> Iterator[httpx
     """An HTTP client of the device service process."""
     with httpx.Client(base_url=platform_services("device").url, timeout=10) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def auth(platform_services: Callable[[str], RunningService]) -> Iterator[httpx.Client]:
+    """An HTTP client of the auth service process."""
+    with httpx.Client(base_url=platform_services("auth").url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def authenticators() -> Authenticators:
+    """The TOTP codes of every test user, never replaying a time step."""
+    return Authenticators()

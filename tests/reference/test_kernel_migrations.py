@@ -126,7 +126,12 @@ def test_the_platform_packages_are_numbered_correctly() -> None:
         "tenants_read_by_device",
         "tenants_read_by_license",
     ]
-    assert [m.name for m in discover_migrations("reference.auth")] == ["signing_keys", "event_store"]
+    assert [m.name for m in discover_migrations("reference.auth")] == [
+        "signing_keys",
+        "event_store",
+        "credentials",
+        "sessions",
+    ]
     assert [m.name for m in discover_migrations("reference.device")] == [
         "event_store",
         "devices",
