@@ -192,6 +192,11 @@ class Session:
     def headers(self) -> dict[str, str]:
         return self.credentials.headers
 
+    def refresh(self) -> Credentials:
+        """Renew now with the refresh token (as an app does on its own schedule)."""
+        self._credentials = refresh(self.user, self._credentials)
+        return self._credentials
+
 
 _key: tuple[str, Ed25519PrivateKey] | None = None
 
