@@ -54,6 +54,11 @@ def closed_port() -> int:
             ["--host", "http://a.example", "--host", "http://b.example"],
             "--host http://b.example: every service already has a host",
         ),
+        (
+            ["--guard", "--host", "http://a.example"],
+            "--guard: fitgate guards only the services it starts; for deployed ones, run them with "
+            "FITGATE_GUARD=1 and FITGATE_GUARD_LOG=PATH",
+        ),
     ],
 )
 def test_bad_arguments(
