@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -145,15 +146,16 @@ def _load(args: argparse.Namespace) -> int:
         logs = files_dir / SERVICE_LOGS if files_dir is not None else None
         with _target(config, hosts, logs, guard_log) as target:
             _say(f"fitgate load: under load: {', '.join(f'{n} at {u}' for n, u in target.urls.items())}")
-            _say(
-                f"fitgate load: {plan.describe()}"
-                + (f"; services guarded, log {guard_log}" if guard_log else "")
-            )
+            _say(f"fitgate load: {plan.describe()}" + ("; services guarded" if guard_log else ""))
             measurement = run_locust(config, plan, target, files_dir=files_dir, on_progress=_progress)
             judgement = judge(config, measurement, target, plan.budget_factor)
         context = CheckContext(config, guard_log=guard_log)
         result = judge_findings(context, LatencyBudgets.id, judgement.findings, time.perf_counter() - started)
-        guarded = tuple(run_one(context, fitness_id) for fitness_id in GUARDED_FITNESS) if guard_log else ()
+        guarded = tuple(
+            _naming_the_kept_log(run_one(context, fitness_id), guard_log, args.output)
+            for fitness_id in GUARDED_FITNESS
+            if guard_log is not None
+        )
         check_run = CheckRun(
             system=config.system,
             config_path=str(config.path),
@@ -188,6 +190,12 @@ def _guard_log(guard: bool, files_dir: Path | None) -> Iterator[Path | None]:
     else:
         with tempfile.TemporaryDirectory(prefix="fitgate-guard-") as folder:
             yield Path(folder) / GUARD_LOG
+
+
+def _naming_the_kept_log(result: Result, log: Path, output: Path | None) -> Result:
+    """The result with its notes naming the log where it is kept, not where it was judged (staged)."""
+    kept = str(output / GUARD_LOG) if output is not None else "a temporary file (--output keeps it)"
+    return replace(result, notes=tuple(note.replace(str(log), kept) for note in result.notes))
 
 
 def _guard_report(results: tuple[Result, ...]) -> str:

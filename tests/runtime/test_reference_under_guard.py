@@ -79,7 +79,8 @@ def test_a_guarded_load_of_the_real_services_records_nothing(tmp_path: Path) -> 
     assert set(measured["user_classes"]) == set(SERVICES)
     text = (output / "latency-budgets.txt").read_text()
     assert "no-cross-service-calls: pass" in text and "tenant-scope: pass" in text
-    assert "guarded processes per service: auth (1), device (1), directory (1), license (1)" in text
+    log = output / "guard.jsonl"
+    assert f"runtime: guard log {log}: guarded processes per service: auth (1), device (1), " in text
 
 
 @dataclass
