@@ -15,10 +15,8 @@ Goal: introspection at no less than 60 % of the no-database rate.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import os
-import resource
 import secrets
 import statistics
 import subprocess
@@ -37,6 +35,9 @@ from fitness.serving import running_services
 from reference.platform import totp
 from reference.platform.seeding import TENANT_A, seed_credential
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import process_cpu
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 LOCUSTFILE = REPOSITORY / "benchmarks" / "locustfiles" / "introspection.py"
 TARGETS = ("healthz", "introspect")
@@ -53,37 +54,9 @@ class Measurement:
     cpu_us: dict[str, float]  # CPU time per request: auth, database, locust
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of one process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def database_processes(postmaster: int) -> list[int]:
-    """The server and its backends (children of the postmaster)."""
-    found = [postmaster]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if parent == postmaster:
-                found.append(int(entry.name))
-    return found
-
-
 def cpu_snapshot(auth_pid: int, postmaster: int) -> dict[str, float]:
-    database = 0.0
-    for pid in database_processes(postmaster):
-        with contextlib.suppress(OSError):
-            database += cpu_seconds(pid)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
-        "auth": cpu_seconds(auth_pid),
-        "database": database,
-        "locust": children.ru_utime + children.ru_stime,
-    }
+    """CPU seconds so far of auth, the database and locust (this process's finished children)."""
+    return process_cpu.cpu_snapshot({"auth": auth_pid}, postmaster)
 
 
 def log_in(base_url: str) -> str:
@@ -149,7 +122,7 @@ def run_locust(
         rate=float(row["Requests/s"]),
         p50_ms=float(row["50%"]),
         p99_ms=float(row["99%"]),
-        cpu_us={name: (after[name] - before[name]) / requests * 1e6 for name in after},
+        cpu_us=process_cpu.per_request_us(before, after, requests),
     )
 
 

@@ -10,6 +10,12 @@ platform; services without a ``--host`` use their ``url`` from the config.
 Progress goes to stderr, the report to stdout; ``--output DIR`` also receives
 every report format, locust's HTML report, CSV files and log, the measurement
 as JSON, and (local runs) each service's log, written only once the run is complete.
+
+``--guard`` (local runs only) starts every service under the runtime guard
+(``FITGATE_GUARD=record``) and, after the load, judges ``no-cross-service-calls``
+and ``tenant-scope`` with what the guard recorded (``guard.jsonl`` in the output
+folder): the load's traffic doubles as the proof that services neither call
+each other nor leave a tenant on a pooled connection.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +38,7 @@ from urllib.parse import urlsplit
 from fitness.config import DEFAULT_CONFIG, Config, LoadProfile, load_config
 from fitness.engine import CheckContext, Result
 from fitness.engine.check_run import CheckRun
-from fitness.engine.runner import judge_findings
+from fitness.engine.runner import judge_findings, run_one
 from fitness.errors import UsageError
 from fitness.load.budgets import Judgement, judge
 from fitness.load.latency_budgets import LatencyBudgets
@@ -41,6 +48,8 @@ from fitness.load.running import Progress, run_locust
 from fitness.load.table import render as render_table
 from fitness.load.targets import LoadTarget, deployed_target, fresh_installation, started_services
 from fitness.report import FORMATS
+from fitness.report.text import result_details
+from fitness.runtime import GUARD_ENV, GUARD_LOG_ENV, GuardMode
 from fitness.stop_signals import StopRequested, stop_on_signals
 
 REPORT_FORMATS = ("text", "json", "junit", "markdown")
@@ -52,6 +61,9 @@ REPORT_FILES = {
 }
 MEASUREMENT_FILE = "load-measurement.json"
 SERVICE_LOGS = "services"
+GUARD_LOG = "guard.jsonl"
+# Judged with the guard's log after a guarded load (their static halves run too).
+GUARDED_FITNESS = ("no-cross-service-calls", "tenant-scope")
 _NAMED_HOST = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_-]*)=(?P<url>.+)$")
 
 
@@ -74,6 +86,12 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--workers", type=_number(int, 0), help="local locust worker processes (default 0)")
     parser.add_argument("--profile", help="a profile under load.profiles in the config")
+    parser.add_argument(
+        "--guard",
+        action="store_true",
+        help="run the services under the runtime guard and judge no-cross-service-calls and "
+        "tenant-scope with what it recorded (not with --host)",
+    )
     parser.add_argument("--format", choices=REPORT_FORMATS, default="text")
     parser.add_argument("--output", type=Path, metavar="DIR", help="write reports and locust's files here")
     parser.set_defaults(handler=run)
@@ -110,6 +128,11 @@ def run(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     hosts = parse_hosts(config, args.host or [])
+    if args.guard and hosts:
+        raise UsageError(
+            "--guard: fitgate guards only the services it starts; for deployed ones, run them with "
+            f"{GUARD_ENV}=1 and {GUARD_LOG_ENV}=PATH, then run fitgate check with the same {GUARD_LOG_ENV}"
+        )
     overrides = LoadProfile(
         users=args.users,
         spawn_rate=args.spawn_rate,
@@ -119,24 +142,29 @@ def _load(args: argparse.Namespace) -> int:
     )
     plan = plan_load(config, args.profile, overrides)
     started = time.perf_counter()
-    with _staged(args.output) as files_dir:
+    with _staged(args.output) as files_dir, _guard_log(args.guard, files_dir) as guard_log:
         logs = files_dir / SERVICE_LOGS if files_dir is not None else None
-        with _target(config, hosts, logs) as target:
+        with _target(config, hosts, logs, guard_log) as target:
             _say(f"fitgate load: under load: {', '.join(f'{n} at {u}' for n, u in target.urls.items())}")
-            _say(f"fitgate load: {plan.describe()}")
+            _say(f"fitgate load: {plan.describe()}" + ("; services guarded" if guard_log else ""))
             measurement = run_locust(config, plan, target, files_dir=files_dir, on_progress=_progress)
             judgement = judge(config, measurement, target, plan.budget_factor)
-        context = CheckContext(config)
+        context = CheckContext(config, guard_log=guard_log)
         result = judge_findings(context, LatencyBudgets.id, judgement.findings, time.perf_counter() - started)
+        guarded = tuple(
+            _naming_the_kept_log(run_one(context, fitness_id), guard_log, args.output)
+            for fitness_id in GUARDED_FITNESS
+            if guard_log is not None
+        )
         check_run = CheckRun(
             system=config.system,
             config_path=str(config.path),
             database=target.label,
-            results=(result,),
+            results=(result, *guarded),
             seconds=time.perf_counter() - started,
         )
         reports = {
-            name: render_table(judgement, result, plan, target.label)
+            name: render_table(judgement, result, plan, target.label) + _guard_report(guarded)
             if name == "text"
             else FORMATS[name](check_run)
             for name in REPORT_FORMATS
@@ -150,6 +178,36 @@ def _load(args: argparse.Namespace) -> int:
     if args.output is not None:
         _say(f"fitgate load: reports, locust's HTML report and CSV files in {args.output}")
     return check_run.exit_code
+
+
+@contextlib.contextmanager
+def _guard_log(guard: bool, files_dir: Path | None) -> Iterator[Path | None]:
+    """Where the guarded services record (in the output folder, else a temporary one); None unguarded."""
+    if not guard:
+        yield None
+    elif files_dir is not None:
+        yield files_dir / GUARD_LOG
+    else:
+        with tempfile.TemporaryDirectory(prefix="fitgate-guard-") as folder:
+            yield Path(folder) / GUARD_LOG
+
+
+def _naming_the_kept_log(result: Result, log: Path, output: Path | None) -> Result:
+    """The result with its notes naming the log where it is kept, not where it was judged (staged)."""
+    kept = str(output / GUARD_LOG) if output is not None else "a temporary file (--output keeps it)"
+    return replace(result, notes=tuple(note.replace(str(log), kept) for note in result.notes))
+
+
+def _guard_report(results: tuple[Result, ...]) -> str:
+    """The guard's verdicts after the budget table, as fitgate check prints them."""
+    lines: list[str] = []
+    for result in results:
+        lines += [
+            "",
+            f"{result.fitness}: {result.status.value}" + (f" ({result.reason})" if result.reason else ""),
+        ]
+        lines += result_details(result)
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def parse_hosts(config: Config, values: list[str]) -> dict[str | None, str]:
@@ -176,15 +234,20 @@ def parse_hosts(config: Config, values: list[str]) -> dict[str | None, str]:
 
 
 @contextlib.contextmanager
-def _target(config: Config, hosts: Mapping[str | None, str], log_dir: Path | None) -> Iterator[LoadTarget]:
+def _target(
+    config: Config, hosts: Mapping[str | None, str], log_dir: Path | None, guard_log: Path | None
+) -> Iterator[LoadTarget]:
     if hosts:
         yield deployed_target(config, hosts)
         return
     if log_dir is not None:
         log_dir.mkdir()
+    guard = {} if guard_log is None else {GUARD_ENV: GuardMode.RECORD.value, GUARD_LOG_ENV: str(guard_log)}
     with fresh_installation(config) as (database_url, label):
         _say(f"fitgate load: database {label}")
-        with started_services(config, database_url, database_label=label, log_dir=log_dir) as target:
+        with started_services(
+            config, database_url, database_label=label, log_dir=log_dir, environment=guard
+        ) as target:
             yield target
 
 

@@ -21,7 +21,7 @@ class NoCrossServiceCalls(FitnessFunction):
         config = context.config
         findings = Findings()
         packages = scan_services(config, lambda service: CrossServiceCallRule(config, service), findings)
-        runtime = add_connection_violations(config, findings)
+        runtime = add_connection_violations(config, findings, context.guard_log)
         if not packages and not runtime:
             raise SkipFitness("no service declares a package (services.*.package) and no guard log was given")
         if not packages:

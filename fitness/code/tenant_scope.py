@@ -21,7 +21,7 @@ class TenantScope(FitnessFunction):
         config = context.config
         findings = Findings()
         packages = scan_system(config, TenantSettingRule(config), findings)
-        runtime = add_tenant_leak_violations(config, findings)
+        runtime = add_tenant_leak_violations(config, findings, context.guard_log)
         if not packages and not runtime:
             raise SkipFitness("no service declares a package (services.*.package) and no guard log was given")
         if not packages:

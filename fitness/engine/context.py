@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 
@@ -23,6 +24,8 @@ class CheckContext:
     config: Config
     database: DatabaseTarget | None = None
     no_database_reason: str = "no database was given"
+    # The runtime guard's log to judge (``fitgate load --guard``); None: FITGATE_GUARD_LOG, if set.
+    guard_log: Path | None = None
 
     def settings(self, fitness_id: str) -> FitnessSettings:
         return self.config.settings_for(fitness_id)

@@ -80,12 +80,18 @@ def fresh_installation(config: Config) -> Iterator[tuple[str, str]]:
 
 @contextlib.contextmanager
 def started_services(
-    config: Config, database_url: str, *, database_label: str, log_dir: Path | None = None
+    config: Config,
+    database_url: str,
+    *,
+    database_label: str,
+    log_dir: Path | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> Iterator[LoadTarget]:
     """Every service with an app, each its own process on the installed database, stopped afterwards.
 
     Service output goes to ``log_dir/<name>.log`` (a temporary folder, removed
-    at the end, if none is given).
+    at the end, if none is given); ``environment`` is added to theirs (the
+    runtime guard's variables, say).
     """
     names: list[str] = []
     left_out: dict[str, str] = {}
@@ -101,7 +107,9 @@ def started_services(
     with contextlib.ExitStack() as stack:
         logs = log_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fitgate-load-logs-")))
         running = stack.enter_context(
-            running_services(config, names, database_url, admin_token=admin_token, log_dir=logs)
+            running_services(
+                config, names, database_url, admin_token=admin_token, log_dir=logs, environment=environment
+            )
         )
         yield LoadTarget(
             urls={name: service.url for name, service in running.items()},

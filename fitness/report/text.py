@@ -24,7 +24,7 @@ def render(run: CheckRun) -> str:
     for result in run.results:
         if result.violations or result.notes:
             lines.append("")
-            lines.extend(_details(result))
+            lines.extend(result_details(result))
     summary = run.summary()
     lines.append("")
     lines.append(
@@ -40,7 +40,8 @@ def _status(result: Result) -> str:
     return _MARK[result.status]
 
 
-def _details(result: Result) -> list[str]:
+def result_details(result: Result) -> list[str]:
+    """A result's heading, each violation with where and how to fix it, then its notes."""
     links = ", ".join(x for x in (result.adr, result.attribute) if x)
     header = f"{result.fitness}" + (f" ({links})" if links else "")
     lines = [header, "-" * len(header)]

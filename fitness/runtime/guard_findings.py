@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from fitness.config import Config
 from fitness.engine.fitness_function import Findings
@@ -18,9 +19,11 @@ from fitness.runtime.guard_log import (
 from fitness.runtime.guards import GUARD_ENV
 
 
-def runtime_records(config: Config, kind: str, findings: Findings) -> list[GuardRecord] | None:
-    """Records of ``kind`` from ``FITGATE_GUARD_LOG``; None (and a note) when no log is named."""
-    path = guard_log_path()
+def runtime_records(
+    config: Config, kind: str, findings: Findings, log: Path | None = None
+) -> list[GuardRecord] | None:
+    """Records of ``kind`` from ``log``, else ``FITGATE_GUARD_LOG``; None (and a note) if neither is named."""
+    path = log or guard_log_path()
     if path is None:
         findings.note(
             f"runtime: not checked: {GUARD_LOG_ENV} names no guard log (run the services with "
@@ -39,9 +42,9 @@ def runtime_records(config: Config, kind: str, findings: Findings) -> list[Guard
     return [r for r in records if r.kind == kind]
 
 
-def add_connection_violations(config: Config, findings: Findings) -> bool:
+def add_connection_violations(config: Config, findings: Findings, log: Path | None = None) -> bool:
     """Connections from one service to another; returns whether a guard log was read."""
-    records = runtime_records(config, CROSS_SERVICE_CONNECTION, findings)
+    records = runtime_records(config, CROSS_SERVICE_CONNECTION, findings, log)
     if records is None:
         return False
     seen: Counter[tuple[str, str, str, str]] = Counter()
@@ -61,9 +64,9 @@ def add_connection_violations(config: Config, findings: Findings) -> bool:
     return True
 
 
-def add_tenant_leak_violations(config: Config, findings: Findings) -> bool:
+def add_tenant_leak_violations(config: Config, findings: Findings, log: Path | None = None) -> bool:
     """Pooled connections returned with the tenant set; returns whether a guard log was read."""
-    records = runtime_records(config, TENANT_LEAK, findings)
+    records = runtime_records(config, TENANT_LEAK, findings, log)
     if records is None:
         return False
     setting = config.tenancy.setting

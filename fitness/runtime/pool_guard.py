@@ -5,11 +5,17 @@ pool takes the connection back, the guard reads the tenant setting on it. A
 transaction still open is rolled back first, as the pool itself would do, so
 only a value set for the session is seen. A non-empty value is a leak: the
 next request on that connection would run as that tenant.
+
+A leak is reported once, where it happened: the same connection coming back
+later with the same value (through whatever innocent code used it next) is the
+same leak, not a new one. Once the setting is cleared, the connection is clean
+again, and a new leak on it is reported.
 """
 
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +28,8 @@ OnLeak = Callable[[str], bool]  # called with the value left behind; true: disca
 
 READ_SETTING = "SELECT current_setting(%s, true)"  # missing_ok: NULL when never set
 _PATCHED = "_fitgate_guarded"
+# Connections known to leak, with the value they were reported with.
+_reported: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def install_pool_guard(setting: str, on_leak: OnLeak) -> None:
@@ -62,8 +70,7 @@ def _inspect(conn: psycopg.Connection[Any], setting: str, on_leak: OnLeak) -> No
             conn.rollback()
     except psycopg.Error:
         return  # a broken connection: the pool replaces it
-    value = row[0] if row else None
-    if value and on_leak(str(value)):
+    if _is_new_leak(conn, row[0] if row else None, on_leak):
         conn.close()
 
 
@@ -80,6 +87,16 @@ async def _ainspect(conn: psycopg.AsyncConnection[Any], setting: str, on_leak: O
             await conn.rollback()
     except psycopg.Error:
         return
-    value = row[0] if row else None
-    if value and on_leak(str(value)):
+    if _is_new_leak(conn, row[0] if row else None, on_leak):
         await conn.close()
+
+
+def _is_new_leak(conn: Any, value: object, on_leak: OnLeak) -> bool:
+    """Report a leak not reported before; whether to discard the connection."""
+    if not value:
+        _reported.pop(conn, None)  # clean (again)
+        return False
+    if _reported.get(conn) == str(value):
+        return False  # the same leak, already reported where it happened
+    _reported[conn] = str(value)
+    return on_leak(str(value))

@@ -1,28 +1,28 @@
 """The directory's load: tenant administrators at the admin console, and now and then the platform operator.
 
-Each simulated person is placed in a seeded tenant, where its seeded
-administrator creates an account for them with the admin role (as a real
-administrator would invite a colleague), and signs in as that account. From
-then on they work through the directory's day: browsing and looking up users
-(most of it), onboarding users with a role, renaming them, changing and
-revoking roles, reading a user's history, offboarding, creating and reviewing
-roles, looking at their tenant, and, rarely, the platform operator opening a
-new tenant. Each person works only on the users they created, so concurrent
-people never conflict; reads range over everyone.
+Each simulated person is placed in a seeded tenant, where the platform
+operator opens an account for them with the admin role (:mod:`loadtests.people`),
+and signs in as that account with password and TOTP. From then on they work
+through the directory's day: browsing and looking up users (most of it),
+onboarding users with a role, renaming them, changing and revoking roles,
+reading a user's history, offboarding, creating and reviewing roles, looking
+at their tenant, and, rarely, the platform operator opening a new tenant.
+Each person works only on the users they created, so concurrent people never
+conflict; reads range over everyone.
 """
 
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from locust import task
 
+from loadtests.people import new_account, onboard, unique_name
 from loadtests.platform_user import PlatformUser, ShuffledTasks, think_time
-from loadtests.sign_in import Person, Session, platform_admin_headers
-from loadtests.tenants import ADMIN_ROLE, next_tenant, seeded_administrator
+from loadtests.sign_in import Session, platform_admin_headers
+from loadtests.tenants import ADMIN_ROLE, next_tenant
 
 # Request names: the endpoint templates, exactly the budget keys in quality-attributes.yaml.
 CREATE_TENANT = "/v1/admin/tenants"
@@ -49,10 +49,6 @@ class ManagedUser:
     roles: set[str] = field(default_factory=set)
 
 
-def _name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
 def _etag(version: int) -> dict[str, str]:
     return {"If-Match": f'"{version}"'}
 
@@ -73,17 +69,12 @@ class DirectoryAdministration(ShuffledTasks):
     # -- arriving ------------------------------------------------------------------------------
 
     def arrive(self) -> Session:
-        """Sign in (once): the seeded administrator creates this person's account, then they sign in."""
-        if self.session is not None:
-            return self.session
-        tenant = next_tenant()
-        administrator = Session(self.user, seeded_administrator(tenant))
-        self._load_roles(administrator)
-        account = self._create_user(administrator, _name("admin"))
-        self._assign(administrator, account["id"], self.roles[ADMIN_ROLE])
-        self.session = Session(
-            self.user, Person(tenant.id, account["username"], account["id"], (ADMIN_ROLE,))
-        )
+        """Once: the person's account (with the admin role) is opened, and they sign in."""
+        if self.session is None:
+            person = onboard(self.user, next_tenant(), "admin", (ADMIN_ROLE,))
+            session = Session(self.user, person)
+            self._load_roles(session)
+            self.session = session
         return self.session
 
     # -- the day's work ------------------------------------------------------------------------
@@ -118,7 +109,7 @@ class DirectoryAdministration(ShuffledTasks):
     def onboard_user(self) -> None:
         """A new colleague: their account, and a role."""
         session = self.arrive()
-        created = self._create_user(session, _name("u"))
+        created = self._create_user(session, unique_name("u"))
         managed = ManagedUser(created["id"], created["version"])
         self.managed[managed.id] = managed
         role_id = random.choice(self._assignable())
@@ -133,7 +124,7 @@ class DirectoryAdministration(ShuffledTasks):
             "PUT",
             USERNAME,
             headers={**session.headers, **_etag(managed.version)},
-            json={"username": _name("u")},
+            json={"username": unique_name("u")},
             user_id=managed.id,
         )
         managed.version = renamed["version"]
@@ -179,7 +170,7 @@ class DirectoryAdministration(ShuffledTasks):
     def create_role(self) -> None:
         """A role for a new team, opened to check it."""
         session = self.arrive()
-        body = {"name": _name("team"), "description": "a team's own role"}
+        body = {"name": unique_name("team"), "description": "a team's own role"}
         created = self.user.call("POST", ROLES, expect=(201,), headers=session.headers, json=body)
         self.roles[created["name"]] = created["id"]
         self.user.call("GET", ROLE, headers=session.headers, role_id=created["id"])
@@ -199,22 +190,14 @@ class DirectoryAdministration(ShuffledTasks):
     def open_tenant(self) -> None:
         """The platform operator opens a tenant for a new customer (platform admin token)."""
         self.arrive()
-        opened = {"name": _name("clinic")}
+        opened = {"name": unique_name("clinic")}
         self.user.call("POST", CREATE_TENANT, expect=(201,), headers=platform_admin_headers(), json=opened)
 
     # -- helpers ---------------------------------------------------------------------------------
 
     def _create_user(self, session: Session, username: str) -> dict[str, Any]:
         created: dict[str, Any] = self.user.call(
-            "POST",
-            USERS,
-            expect=(201,),
-            headers=session.headers,
-            json={
-                "username": username,
-                "display_name": username.title(),
-                "email": f"{username}@load.example",
-            },
+            "POST", USERS, expect=(201,), headers=session.headers, json=new_account(username)
         )
         return created
 

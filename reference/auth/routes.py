@@ -59,7 +59,7 @@ from reference.platform.callers import (
 from reference.platform.errors import InvalidInput, NotFound
 from reference.platform.event_store import Actor
 from reference.platform.request_parameters import IfMatch, PageSize, expected_version, with_etag
-from reference.platform.tenancy import global_transaction, tenant_transaction
+from reference.platform.tenancy import global_read, tenant_transaction
 
 ADMIN_ROLE = "admin"
 PUBLISHED_KEYS = (
@@ -160,9 +160,7 @@ def _keys() -> APIRouter:
     @router.get("/.well-known/jwks.json", response_model=Jwks)
     async def jwks(runtime: Runtime, response: Response) -> dict[str, Any]:
         """The public keys that verify access tokens (RFC 7517), newest first."""
-        async with global_transaction(runtime.pool) as connection:
-            cursor = await connection.execute(PUBLISHED_KEYS)
-            keys = [dict(row[0]) for row in await cursor.fetchall()]
+        keys = [dict(row[0]) for row in await global_read(runtime.pool, PUBLISHED_KEYS)]
         response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE_S}"
         return {"keys": keys}
 

@@ -32,8 +32,9 @@ from reference.device.x509_authority import (
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
 from reference.platform.errors import Conflict, InvalidInput, NotFound
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
-from reference.platform.json_rows import all_json, one_json
-from reference.platform.tenancy import TenantTransaction
+from reference.platform.json_rows import one_json, read_all_json, read_one_json
+from reference.platform.pool import Pool
+from reference.platform.tenancy import TenantTransaction, tenant_read
 
 SCHEMA = "device"
 ROLE = "device_service"
@@ -52,12 +53,15 @@ LOCK_AUTHORITY_CREATION = (
 STORE_AUTHORITY_KEY = (
     "INSERT INTO device.certificate_authority_keys (tenant_id, id, private_key_pem) VALUES (%s, %s, %s)"
 )
+READ_DEVICE = "SELECT to_jsonb(d.*) FROM device.devices AS d WHERE d.tenant_id = %s AND d.id = %s"
+READ_CERTIFICATE = "SELECT to_jsonb(c.*) FROM device.certificates AS c WHERE c.tenant_id = %s AND c.id = %s"
+# Parameters: tenant, status twice, kind twice, after twice, limit.
 LIST_DEVICES = (
-    "SELECT to_jsonb(d.*) FROM device.devices AS d WHERE d.tenant_id = %(tenant_id)s "
-    "AND (%(status)s::text IS NULL OR d.status = %(status)s) "
-    "AND (%(kind)s::text IS NULL OR d.kind = %(kind)s) "
-    "AND (%(after)s::text IS NULL OR d.serial_number > %(after)s) "
-    "ORDER BY d.serial_number LIMIT %(limit)s"
+    "SELECT to_jsonb(d.*) FROM device.devices AS d WHERE d.tenant_id = %s "
+    "AND (%s::text IS NULL OR d.status = %s) "
+    "AND (%s::text IS NULL OR d.kind = %s) "
+    "AND (%s::text IS NULL OR d.serial_number > %s) "
+    "ORDER BY d.serial_number LIMIT %s"
 )
 # Decommissioning takes the row lock first, then counts the device's live certificates.
 LOCK_DEVICE = "SELECT to_jsonb(d.*) FROM device.devices AS d WHERE d.tenant_id = %s AND d.id = %s FOR UPDATE"
@@ -67,16 +71,19 @@ LIVE_CERTIFICATES_OF_DEVICE = (
     "SELECT count(*) FROM device.certificates "
     "WHERE tenant_id = %s AND device_id = %s AND status = 'active' AND not_after > now()"
 )
+# Parameters: tenant, status twice, device twice, after twice, limit.
 LIST_CERTIFICATES = (
-    "SELECT to_jsonb(c.*) FROM device.certificates AS c WHERE c.tenant_id = %(tenant_id)s "
-    "AND (%(status)s::text IS NULL OR c.status = %(status)s) "
-    "AND (%(device_id)s::uuid IS NULL OR c.device_id = %(device_id)s) "
-    "AND (%(after)s::text IS NULL OR c.serial_number > %(after)s) "
-    "ORDER BY c.serial_number LIMIT %(limit)s"
+    "SELECT to_jsonb(c.*) FROM device.certificates AS c WHERE c.tenant_id = %s "
+    "AND (%s::text IS NULL OR c.status = %s) "
+    "AND (%s::uuid IS NULL OR c.device_id = %s) "
+    "AND (%s::text IS NULL OR c.serial_number > %s) "
+    "ORDER BY c.serial_number LIMIT %s"
 )
-CERTIFICATES_OF_DEVICE = (
-    "SELECT to_jsonb(c.*) FROM device.certificates AS c "
-    "WHERE c.tenant_id = %s AND c.device_id = %s ORDER BY c.serial_number"
+# No row: no such device; one row of NULLs: a device without certificates.
+CERTIFICATES_OF_EXISTING_DEVICE = (
+    "SELECT to_jsonb(c.*) FROM device.devices AS d "
+    "LEFT JOIN device.certificates AS c ON c.tenant_id = d.tenant_id AND c.device_id = d.id "
+    "WHERE d.tenant_id = %s AND d.id = %s ORDER BY c.serial_number"
 )
 REVOKED_CERTIFICATES = (
     "SELECT serial_number, revoked_at, revocation_reason FROM device.certificates "
@@ -167,18 +174,24 @@ class DeviceRegistry:
     async def get_device(self, tx: TenantTransaction, device_id: UUID) -> dict[str, Any]:
         return await self.devices.get(tx, device_id)
 
+    async def read_device(self, pool: Pool, tenant_id: UUID, device_id: UUID) -> dict[str, Any]:
+        return _found(
+            await read_one_json(pool, tenant_id, READ_DEVICE, (tenant_id, device_id)), "Device", device_id
+        )
+
     async def list_devices(
-        self, tx: TenantTransaction, *, status: str | None, kind: str | None, after: str | None, limit: int
+        self,
+        pool: Pool,
+        tenant_id: UUID,
+        *,
+        status: str | None,
+        kind: str | None,
+        after: str | None,
+        limit: int,
     ) -> list[dict[str, Any]]:
         """Devices ordered by serial number, from just after ``after``."""
-        parameters = {
-            "tenant_id": tx.tenant_id,
-            "status": status,
-            "kind": kind,
-            "after": after,
-            "limit": limit,
-        }
-        return await all_json(tx, LIST_DEVICES, parameters)
+        parameters = (tenant_id, status, status, kind, kind, after, after, limit)
+        return await read_all_json(pool, tenant_id, LIST_DEVICES, parameters)
 
     async def decommission_device(
         self,
@@ -221,10 +234,14 @@ class DeviceRegistry:
         """The device as it was at ``at``, from its events; 404 if it was not registered yet."""
         return await self._state_at(tx, "Device", device_id, at)
 
-    async def certificates_of_device(self, tx: TenantTransaction, device_id: UUID) -> list[dict[str, Any]]:
+    async def certificates_of_device(
+        self, pool: Pool, tenant_id: UUID, device_id: UUID
+    ) -> list[dict[str, Any]]:
         """The certificates bound to the device now (revoked ones too: they stay bound, for the record)."""
-        await self.devices.get(tx, device_id)
-        return await all_json(tx, CERTIFICATES_OF_DEVICE, (tx.tenant_id, device_id))
+        rows = await tenant_read(pool, tenant_id, CERTIFICATES_OF_EXISTING_DEVICE, (tenant_id, device_id))
+        if not rows:
+            raise NotFound(f"Device {device_id} not found")
+        return [dict(state) for (state,) in rows if state is not None]
 
     # The certificate authority
 
@@ -342,9 +359,14 @@ class DeviceRegistry:
     async def get_certificate(self, tx: TenantTransaction, certificate_id: UUID) -> dict[str, Any]:
         return await self.certificates.get(tx, certificate_id)
 
+    async def read_certificate(self, pool: Pool, tenant_id: UUID, certificate_id: UUID) -> dict[str, Any]:
+        state = await read_one_json(pool, tenant_id, READ_CERTIFICATE, (tenant_id, certificate_id))
+        return _found(state, "Certificate", certificate_id)
+
     async def list_certificates(
         self,
-        tx: TenantTransaction,
+        pool: Pool,
+        tenant_id: UUID,
         *,
         status: str | None,
         device_id: UUID | None,
@@ -352,14 +374,8 @@ class DeviceRegistry:
         limit: int,
     ) -> list[dict[str, Any]]:
         """Certificates ordered by serial number, from just after ``after``."""
-        parameters = {
-            "tenant_id": tx.tenant_id,
-            "status": status,
-            "device_id": device_id,
-            "after": after,
-            "limit": limit,
-        }
-        return await all_json(tx, LIST_CERTIFICATES, parameters)
+        parameters = (tenant_id, status, status, device_id, device_id, after, after, limit)
+        return await read_all_json(pool, tenant_id, LIST_CERTIFICATES, parameters)
 
     async def bind_certificate(
         self,
@@ -441,6 +457,12 @@ class DeviceRegistry:
         if event is None:
             raise NotFound(f"{kind} {aggregate_id} not found at {at.isoformat()}")
         return event.state
+
+
+def _found(state: dict[str, Any] | None, kind: str, aggregate_id: UUID) -> dict[str, Any]:
+    if state is None:
+        raise NotFound(f"{kind} {aggregate_id} not found")
+    return state
 
 
 def _certificate_columns(facts: CertificateFacts) -> dict[str, Any]:

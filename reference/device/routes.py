@@ -84,8 +84,9 @@ def _devices(registry: DeviceRegistry) -> APIRouter:
         kind: Annotated[str | None, Query(max_length=63)] = None,
     ) -> dict[str, Any]:
         """Devices of the tenant, ordered by serial number."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            items = await registry.list_devices(tx, status=device_status, kind=kind, after=after, limit=limit)
+        items = await registry.list_devices(
+            service.pool, caller.tenant_id, status=device_status, kind=kind, after=after, limit=limit
+        )
         return {"items": items, "next_after": items[-1]["serial_number"] if len(items) == limit else None}
 
     @router.get("/{device_id}", response_model=Device)
@@ -93,10 +94,10 @@ def _devices(registry: DeviceRegistry) -> APIRouter:
         device_id: UUID, caller: TenantCaller, service: Runtime, response: Response, at: At = None
     ) -> dict[str, Any]:
         """One device; with ``at``, the device as it was then."""
+        if at is None:
+            return with_etag(response, await registry.read_device(service.pool, caller.tenant_id, device_id))
         async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            if at is not None:
-                return await registry.device_at(tx, device_id, aware_time(at))
-            return with_etag(response, await registry.get_device(tx, device_id))
+            return await registry.device_at(tx, device_id, aware_time(at))
 
     @router.post("/{device_id}/decommission", response_model=Device)
     async def decommission_device(
@@ -130,8 +131,7 @@ def _devices(registry: DeviceRegistry) -> APIRouter:
         device_id: UUID, caller: TenantCaller, service: Runtime
     ) -> list[dict[str, Any]]:
         """The certificates bound to the device now; where each was bound before is in its own history."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            return await registry.certificates_of_device(tx, device_id)
+        return await registry.certificates_of_device(service.pool, caller.tenant_id, device_id)
 
     return router
 
@@ -203,10 +203,14 @@ def _certificates(registry: DeviceRegistry) -> APIRouter:
         device_id: Annotated[UUID | None, Query(description="only those bound to this device")] = None,
     ) -> dict[str, Any]:
         """Certificates of the tenant, ordered by serial number."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            items = await registry.list_certificates(
-                tx, status=certificate_status, device_id=device_id, after=after, limit=limit
-            )
+        items = await registry.list_certificates(
+            service.pool,
+            caller.tenant_id,
+            status=certificate_status,
+            device_id=device_id,
+            after=after,
+            limit=limit,
+        )
         return {"items": items, "next_after": items[-1]["serial_number"] if len(items) == limit else None}
 
     @router.get("/{certificate_id}", response_model=Certificate)
@@ -214,10 +218,11 @@ def _certificates(registry: DeviceRegistry) -> APIRouter:
         certificate_id: UUID, caller: TenantCaller, service: Runtime, response: Response, at: At = None
     ) -> dict[str, Any]:
         """One certificate; with ``at``, as it was then: which device it was bound to, whether revoked."""
+        if at is None:
+            certificate = await registry.read_certificate(service.pool, caller.tenant_id, certificate_id)
+            return with_etag(response, certificate)
         async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            if at is not None:
-                return await registry.certificate_at(tx, certificate_id, aware_time(at))
-            return with_etag(response, await registry.get_certificate(tx, certificate_id))
+            return await registry.certificate_at(tx, certificate_id, aware_time(at))
 
     @router.get("/{certificate_id}/history", response_model=list[Event])
     async def certificate_history(

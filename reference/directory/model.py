@@ -2,7 +2,9 @@
 
 Methods take a :class:`~reference.platform.tenancy.TenantTransaction`, so row-level
 security already limits them to the caller's tenant: another tenant's user, role
-or assignment is simply not found.
+or assignment is simply not found. The ``read_*`` methods answer the hot reads
+that are a single query, each in a read-only tenant transaction of its own sent
+as one message (:func:`~reference.platform.tenancy.tenant_read`).
 """
 
 from __future__ import annotations
@@ -15,30 +17,44 @@ from uuid import UUID
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
 from reference.platform.errors import Conflict, NotFound
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
-from reference.platform.json_rows import all_json, one_json
-from reference.platform.tenancy import TenantTransaction
+from reference.platform.json_rows import one_json, read_all_json, read_one_json
+from reference.platform.pool import Pool
+from reference.platform.tenancy import TenantTransaction, tenant_read
 
 SCHEMA = "directory"
 ROLE = "directory_service"
 
+READ_TENANT = "SELECT to_jsonb(t.*) FROM directory.tenants AS t WHERE t.tenant_id = %s AND t.id = %s"
+READ_USER = "SELECT to_jsonb(u.*) FROM directory.users AS u WHERE u.tenant_id = %s AND u.id = %s"
+READ_ROLE = "SELECT to_jsonb(r.*) FROM directory.roles AS r WHERE r.tenant_id = %s AND r.id = %s"
+# Parameters: tenant, status twice, after twice, limit.
 LIST_USERS = (
     "SELECT to_jsonb(u.*) FROM directory.users AS u "
-    "WHERE u.tenant_id = %(tenant_id)s "
-    "AND (%(status)s::text IS NULL OR u.status = %(status)s) "
-    "AND (%(after)s::text IS NULL OR u.username > %(after)s) "
-    "ORDER BY u.username LIMIT %(limit)s"
+    "WHERE u.tenant_id = %s "
+    "AND (%s::text IS NULL OR u.status = %s) "
+    "AND (%s::text IS NULL OR u.username > %s) "
+    "ORDER BY u.username LIMIT %s"
 )
 FIND_USER_BY_USERNAME = (
     "SELECT to_jsonb(u.*) FROM directory.users AS u WHERE u.tenant_id = %s AND u.username = %s"
 )
+# Parameters: tenant, after twice, limit.
 LIST_ROLES = (
-    "SELECT to_jsonb(r.*) FROM directory.roles AS r WHERE r.tenant_id = %(tenant_id)s "
-    "AND (%(after)s::text IS NULL OR r.name > %(after)s) ORDER BY r.name LIMIT %(limit)s"
+    "SELECT to_jsonb(r.*) FROM directory.roles AS r WHERE r.tenant_id = %s "
+    "AND (%s::text IS NULL OR r.name > %s) ORDER BY r.name LIMIT %s"
 )
 FIND_ROLE_BY_NAME = "SELECT to_jsonb(r.*) FROM directory.roles AS r WHERE r.tenant_id = %s AND r.name = %s"
 FIND_ASSIGNMENT = (
     "SELECT to_jsonb(a.*) FROM directory.role_assignments AS a "
     "WHERE a.tenant_id = %s AND a.user_id = %s AND a.role_id = %s"
+)
+# No row: no such user; one row of NULLs: a user without roles.
+ROLES_OF_EXISTING_USER = (
+    "SELECT to_jsonb(a.*), r.name FROM directory.users AS u "
+    "LEFT JOIN (directory.role_assignments AS a "
+    "JOIN directory.roles AS r ON r.tenant_id = a.tenant_id AND r.id = a.role_id) "
+    "ON a.tenant_id = u.tenant_id AND a.user_id = u.id AND a.status = 'active' "
+    "WHERE u.tenant_id = %s AND u.id = %s ORDER BY r.name"
 )
 ACTIVE_ROLES_OF_USER = (
     "SELECT to_jsonb(a.*), r.name FROM directory.role_assignments AS a "
@@ -92,8 +108,10 @@ class Directory:
             aggregate_id=tx.tenant_id,
         )
 
-    async def get_tenant(self, tx: TenantTransaction) -> dict[str, Any]:
-        return await self.tenants.get(tx, tx.tenant_id)
+    async def read_tenant(self, pool: Pool, tenant_id: UUID) -> dict[str, Any]:
+        return _found(
+            await read_one_json(pool, tenant_id, READ_TENANT, (tenant_id, tenant_id)), "Tenant", tenant_id
+        )
 
     # Users
 
@@ -123,15 +141,18 @@ class Directory:
     async def get_user(self, tx: TenantTransaction, user_id: UUID) -> dict[str, Any]:
         return await self.users.get(tx, user_id)
 
+    async def read_user(self, pool: Pool, tenant_id: UUID, user_id: UUID) -> dict[str, Any]:
+        return _found(await read_one_json(pool, tenant_id, READ_USER, (tenant_id, user_id)), "User", user_id)
+
     async def find_user_by_username(self, tx: TenantTransaction, username: str) -> dict[str, Any] | None:
         return await one_json(tx, FIND_USER_BY_USERNAME, (tx.tenant_id, username))
 
     async def list_users(
-        self, tx: TenantTransaction, *, status: str | None, after: str | None, limit: int
+        self, pool: Pool, tenant_id: UUID, *, status: str | None, after: str | None, limit: int
     ) -> list[dict[str, Any]]:
         """Users ordered by username, from just after ``after``."""
-        parameters = {"tenant_id": tx.tenant_id, "status": status, "after": after, "limit": limit}
-        return await all_json(tx, LIST_USERS, parameters)
+        parameters = (tenant_id, status, status, after, after, limit)
+        return await read_all_json(pool, tenant_id, LIST_USERS, parameters)
 
     async def rename_user(
         self,
@@ -201,16 +222,16 @@ class Directory:
         details = {"name": name, "description": description}
         return await self.roles.create(tx, details, event_name="RoleCreated", actor=actor, details=details)
 
-    async def get_role(self, tx: TenantTransaction, role_id: UUID) -> dict[str, Any]:
-        return await self.roles.get(tx, role_id)
+    async def read_role(self, pool: Pool, tenant_id: UUID, role_id: UUID) -> dict[str, Any]:
+        return _found(await read_one_json(pool, tenant_id, READ_ROLE, (tenant_id, role_id)), "Role", role_id)
 
     async def find_role_by_name(self, tx: TenantTransaction, name: str) -> dict[str, Any] | None:
         return await one_json(tx, FIND_ROLE_BY_NAME, (tx.tenant_id, name))
 
     async def list_roles(
-        self, tx: TenantTransaction, *, after: str | None, limit: int
+        self, pool: Pool, tenant_id: UUID, *, after: str | None, limit: int
     ) -> list[dict[str, Any]]:
-        return await all_json(tx, LIST_ROLES, {"tenant_id": tx.tenant_id, "after": after, "limit": limit})
+        return await read_all_json(pool, tenant_id, LIST_ROLES, (tenant_id, after, after, limit))
 
     # Role assignments
 
@@ -267,3 +288,16 @@ class Directory:
         await self.users.get(tx, user_id)
         cursor = await tx.connection.execute(ACTIVE_ROLES_OF_USER, (tx.tenant_id, user_id))
         return [{**dict(state), "role_name": name} for state, name in await cursor.fetchall()]
+
+    async def read_roles_of_user(self, pool: Pool, tenant_id: UUID, user_id: UUID) -> list[dict[str, Any]]:
+        """:meth:`roles_of_user` in one query and one round trip."""
+        rows = await tenant_read(pool, tenant_id, ROLES_OF_EXISTING_USER, (tenant_id, user_id))
+        if not rows:
+            raise NotFound(f"User {user_id} not found")
+        return [{**dict(state), "role_name": name} for state, name in rows if state is not None]
+
+
+def _found(state: dict[str, Any] | None, kind: str, aggregate_id: UUID) -> dict[str, Any]:
+    if state is None:
+        raise NotFound(f"{kind} {aggregate_id} not found")
+    return state

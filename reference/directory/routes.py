@@ -72,8 +72,7 @@ def _tenant(directory: Directory) -> APIRouter:
     @router.get("/tenant", response_model=Tenant)
     async def get_tenant(caller: TenantCaller, service: Runtime, response: Response) -> dict[str, Any]:
         """The caller's tenant."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            return with_etag(response, await directory.get_tenant(tx))
+        return with_etag(response, await directory.read_tenant(service.pool, caller.tenant_id))
 
     return router
 
@@ -107,8 +106,9 @@ def _users(directory: Directory) -> APIRouter:
         user_status: Annotated[Literal["active", "deactivated"] | None, Query(alias="status")] = None,
     ) -> dict[str, Any]:
         """Users of the tenant, ordered by username."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            items = await directory.list_users(tx, status=user_status, after=after, limit=limit)
+        items = await directory.list_users(
+            service.pool, caller.tenant_id, status=user_status, after=after, limit=limit
+        )
         return {"items": items, "next_after": items[-1]["username"] if len(items) == limit else None}
 
     @router.get("/{user_id}", response_model=User)
@@ -120,10 +120,10 @@ def _users(directory: Directory) -> APIRouter:
         at: Annotated[datetime | None, Query(description="the user as it was at this time")] = None,
     ) -> dict[str, Any]:
         """One user; with ``at``, the user as it was then (from its events)."""
+        if at is None:
+            return with_etag(response, await directory.read_user(service.pool, caller.tenant_id, user_id))
         async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            if at is not None:
-                return await directory.user_at(tx, user_id, aware_time(at))
-            return with_etag(response, await directory.get_user(tx, user_id))
+            return await directory.user_at(tx, user_id, aware_time(at))
 
     @router.put("/{user_id}/username", response_model=User)
     async def rename_user(
@@ -173,8 +173,7 @@ def _users(directory: Directory) -> APIRouter:
     @router.get("/{user_id}/roles", response_model=list[RoleAssignment])
     async def roles_of_user(user_id: UUID, caller: TenantCaller, service: Runtime) -> list[dict[str, Any]]:
         """The user's active role assignments."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            return await directory.roles_of_user(tx, user_id)
+        return await directory.read_roles_of_user(service.pool, caller.tenant_id, user_id)
 
     @router.post(
         "/{user_id}/roles",
@@ -234,8 +233,7 @@ def _roles(directory: Directory) -> APIRouter:
         after: Annotated[str | None, Query(description="the last role name of the previous page")] = None,
     ) -> dict[str, Any]:
         """Roles of the tenant, ordered by name."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            items = await directory.list_roles(tx, after=after, limit=limit)
+        items = await directory.list_roles(service.pool, caller.tenant_id, after=after, limit=limit)
         return {"items": items, "next_after": items[-1]["name"] if len(items) == limit else None}
 
     @router.get("/{role_id}", response_model=Role)
@@ -243,7 +241,6 @@ def _roles(directory: Directory) -> APIRouter:
         role_id: UUID, caller: TenantCaller, service: Runtime, response: Response
     ) -> dict[str, Any]:
         """One role."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            return with_etag(response, await directory.get_role(tx, role_id))
+        return with_etag(response, await directory.read_role(service.pool, caller.tenant_id, role_id))
 
     return router

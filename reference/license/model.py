@@ -10,6 +10,10 @@ one after another per license: the seat count checked is the seat count committe
 and two assignments racing for the last seat cannot both get it. Users are read from
 ``directory.users`` (published by directory) in the same transaction, never over HTTP.
 
+The ``read_*`` methods answer the hot reads that are a single query, each in a
+read-only transaction of its own sent as one message
+(:func:`~reference.platform.tenancy.tenant_read`, ``global_read`` for plans).
+
 Events are dated with the transaction's start (``now()``). A transaction that began
 before another one, but got the license lock after it, would date its events before
 the changes it saw: the history would show them in the wrong order (a seat released
@@ -34,19 +38,29 @@ from psycopg.rows import TupleRow
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
 from reference.platform.errors import Conflict, InvalidInput, NotFound, Unavailable, VersionConflict
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
-from reference.platform.json_rows import all_json
+from reference.platform.json_rows import all_json, read_one_json
 from reference.platform.pool import Pool
-from reference.platform.tenancy import TenantTransaction, tenant_transaction
+from reference.platform.tenancy import TenantTransaction, global_read, tenant_read, tenant_transaction
 
 SCHEMA = "license"
 ROLE = "license_service"
 
 LIST_PLANS = "SELECT to_jsonb(p.*) FROM license.plans AS p ORDER BY p.code"
 FIND_PLAN = "SELECT to_jsonb(p.*) FROM license.plans AS p WHERE p.id = %s"
+# The count of a license's assigned seats, next to its row (a correlated subquery on l).
+ASSIGNED_OF_LICENSE = (
+    "(SELECT count(*) FROM license.seat_assignments AS s "
+    "WHERE s.tenant_id = l.tenant_id AND s.license_id = l.id AND s.status = 'assigned')"
+)
+READ_LICENSE = (
+    "SELECT to_jsonb(l.*), " + ASSIGNED_OF_LICENSE + " FROM license.licenses AS l "
+    "WHERE l.tenant_id = %s AND l.id = %s"
+)
+# Parameters: tenant, status twice, after twice, limit.
 LIST_LICENSES = (
-    "SELECT to_jsonb(l.*) FROM license.licenses AS l WHERE l.tenant_id = %(tenant_id)s "
-    "AND (%(status)s::text IS NULL OR l.status = %(status)s) "
-    "AND (%(after)s::uuid IS NULL OR l.id > %(after)s) ORDER BY l.id LIMIT %(limit)s"
+    "SELECT to_jsonb(l.*), " + ASSIGNED_OF_LICENSE + " FROM license.licenses AS l WHERE l.tenant_id = %s "
+    "AND (%s::text IS NULL OR l.status = %s) "
+    "AND (%s::uuid IS NULL OR l.id > %s) ORDER BY l.id LIMIT %s"
 )
 # The lock every change to a license's seats takes first; it also says whether the license is
 # in force at the transaction's time (the time its events will carry), and whether the license
@@ -76,16 +90,27 @@ HELD_SEAT = (
     "SELECT id FROM license.seat_assignments "
     "WHERE tenant_id = %s AND license_id = %s AND user_id = %s AND status = 'assigned'"
 )
-LIST_SEATS_OF_LICENSE = (
+READ_SEAT = (
     "SELECT to_jsonb(s.*) FROM license.seat_assignments AS s "
-    "WHERE s.tenant_id = %(tenant_id)s AND s.license_id = %(license_id)s "
-    "AND (%(status)s::text IS NULL OR s.status = %(status)s) "
-    "AND (%(after)s::uuid IS NULL OR s.id > %(after)s) ORDER BY s.id LIMIT %(limit)s"
+    "WHERE s.tenant_id = %s AND s.id = %s AND s.license_id = %s"
 )
-SEATS_OF_USER = (
-    "SELECT to_jsonb(s.*) FROM license.seat_assignments AS s "
-    "WHERE s.tenant_id = %(tenant_id)s AND s.user_id = %(user_id)s "
-    "AND (%(status)s::text IS NULL OR s.status = %(status)s) ORDER BY s.assigned_at, s.id"
+# No row: no such license; one row of NULLs: a license without such seats.
+# Parameters: tenant, status twice, after twice, limit, tenant, license.
+SEATS_OF_EXISTING_LICENSE = (
+    "SELECT page.state FROM license.licenses AS l LEFT JOIN LATERAL ("
+    "SELECT to_jsonb(s.*) AS state, s.id FROM license.seat_assignments AS s "
+    "WHERE s.tenant_id = l.tenant_id AND s.license_id = l.id "
+    "AND (%s::text IS NULL OR s.status = %s) "
+    "AND (%s::uuid IS NULL OR s.id > %s) ORDER BY s.id LIMIT %s"
+    ") AS page ON true WHERE l.tenant_id = %s AND l.id = %s ORDER BY page.id"
+)
+# No row: no such user in the tenant's directory; one row of NULLs: a user holding no such seat.
+# Parameters: status twice, tenant, user.
+SEATS_OF_EXISTING_USER = (
+    "SELECT to_jsonb(s.*) FROM directory.users AS u "
+    "LEFT JOIN license.seat_assignments AS s ON s.tenant_id = u.tenant_id AND s.user_id = u.id "
+    "AND (%s::text IS NULL OR s.status = %s) "
+    "WHERE u.tenant_id = %s AND u.id = %s ORDER BY s.assigned_at, s.id"
 )
 # directory.users and directory.tenants are published by directory (its migrations grant license SELECT).
 DIRECTORY_USER_STATUS = "SELECT status FROM directory.users WHERE tenant_id = %s AND id = %s"
@@ -212,9 +237,15 @@ class Licensing:
     # Plans (global: no tenant needed)
 
     @staticmethod
-    async def list_plans(connection: AsyncConnection[TupleRow]) -> list[dict[str, Any]]:
-        cursor = await connection.execute(LIST_PLANS)
-        return [dict(row[0]) for row in await cursor.fetchall()]
+    async def list_plans(pool: Pool) -> list[dict[str, Any]]:
+        return [dict(row[0]) for row in await global_read(pool, LIST_PLANS)]
+
+    @staticmethod
+    async def read_plan(pool: Pool, plan_id: UUID) -> dict[str, Any]:
+        rows = await global_read(pool, FIND_PLAN, (plan_id,))
+        if not rows:
+            raise NotFound(f"plan {plan_id} not found")
+        return dict(rows[0][0])
 
     @staticmethod
     async def get_plan(connection: AsyncConnection[TupleRow], plan_id: UUID) -> dict[str, Any]:
@@ -281,12 +312,19 @@ class Licensing:
     async def find_license(self, tx: TenantTransaction, license_id: UUID) -> dict[str, Any] | None:
         return await self.licenses.find(tx, license_id)
 
+    async def read_license(self, pool: Pool, tenant_id: UUID, license_id: UUID) -> dict[str, Any]:
+        """The license with ``seats_assigned``, how many of its seats are assigned now."""
+        rows = await tenant_read(pool, tenant_id, READ_LICENSE, (tenant_id, license_id))
+        if not rows:
+            raise NotFound(f"License {license_id} not found")
+        return _with_assigned(*rows[0])
+
     async def list_licenses(
-        self, tx: TenantTransaction, *, status: str | None, after: UUID | None, limit: int
+        self, pool: Pool, tenant_id: UUID, *, status: str | None, after: UUID | None, limit: int
     ) -> list[dict[str, Any]]:
-        """Licenses ordered by id, from just after ``after``."""
-        parameters = {"tenant_id": tx.tenant_id, "status": status, "after": after, "limit": limit}
-        return await all_json(tx, LIST_LICENSES, parameters)
+        """Licenses ordered by id, from just after ``after``, each with ``seats_assigned``."""
+        parameters = (tenant_id, status, status, after, after, limit)
+        return [_with_assigned(*row) for row in await tenant_read(pool, tenant_id, LIST_LICENSES, parameters)]
 
     async def assigned_counts(self, tx: TenantTransaction, license_ids: list[UUID]) -> dict[UUID, int]:
         """How many seats of each license are assigned now."""
@@ -420,34 +458,38 @@ class Licensing:
             raise NotFound(f"seat {seat_id} of license {license_id} not found")
         return seat
 
+    async def read_seat(self, pool: Pool, tenant_id: UUID, license_id: UUID, seat_id: UUID) -> dict[str, Any]:
+        seat = await read_one_json(pool, tenant_id, READ_SEAT, (tenant_id, seat_id, license_id))
+        if seat is None:
+            raise NotFound(f"seat {seat_id} of license {license_id} not found")
+        return seat
+
     async def seats_of_license(
         self,
-        tx: TenantTransaction,
+        pool: Pool,
+        tenant_id: UUID,
         license_id: UUID,
         *,
         status: str | None,
         after: UUID | None,
         limit: int,
     ) -> list[dict[str, Any]]:
-        """The license's seat assignments ordered by id, from just after ``after``."""
-        await self.licenses.get(tx, license_id)
-        parameters = {
-            "tenant_id": tx.tenant_id,
-            "license_id": license_id,
-            "status": status,
-            "after": after,
-            "limit": limit,
-        }
-        return await all_json(tx, LIST_SEATS_OF_LICENSE, parameters)
+        """The license's seat assignments ordered by id, from just after ``after``; 404 if no license."""
+        parameters = (status, status, after, after, limit, tenant_id, license_id)
+        rows = await tenant_read(pool, tenant_id, SEATS_OF_EXISTING_LICENSE, parameters)
+        if not rows:
+            raise NotFound(f"License {license_id} not found")
+        return [dict(state) for (state,) in rows if state is not None]
 
     async def seats_of_user(
-        self, tx: TenantTransaction, user_id: UUID, *, status: str | None
+        self, pool: Pool, tenant_id: UUID, user_id: UUID, *, status: str | None
     ) -> list[dict[str, Any]]:
         """The seat assignments of a directory user, oldest first; 404 if the tenant has no such user."""
-        if await _one_value(tx, DIRECTORY_USER_STATUS, (tx.tenant_id, user_id)) is None:
+        parameters = (status, status, tenant_id, user_id)
+        rows = await tenant_read(pool, tenant_id, SEATS_OF_EXISTING_USER, parameters)
+        if not rows:
             raise NotFound(f"user {user_id} not found")
-        parameters = {"tenant_id": tx.tenant_id, "user_id": user_id, "status": status}
-        return await all_json(tx, SEATS_OF_USER, parameters)
+        return [dict(state) for (state,) in rows if state is not None]
 
     # Internals
 
@@ -514,6 +556,10 @@ async def _transaction_time(tx: TenantTransaction) -> datetime:
     value = await _one_value(tx, TRANSACTION_TIME, ())
     assert isinstance(value, datetime)  # now() is a timestamptz
     return value
+
+
+def _with_assigned(state: dict[str, Any], assigned: int) -> dict[str, Any]:
+    return {**state, "seats_assigned": int(assigned)}
 
 
 async def _one_value(tx: TenantTransaction, query: LiteralString, parameters: Any) -> Any:

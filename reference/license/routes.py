@@ -39,7 +39,7 @@ from reference.platform.aggregates import Change
 from reference.platform.api_models import Event
 from reference.platform.callers import AnyCaller, Runtime, TenantCaller
 from reference.platform.request_parameters import IfMatch, PageSize, expected_version, with_etag
-from reference.platform.tenancy import TenantTransaction, global_transaction, tenant_transaction
+from reference.platform.tenancy import TenantTransaction, tenant_transaction
 
 ADMIN_ROLE = "admin"
 After = Annotated[UUID | None, Query(description="the last id of the previous page")]
@@ -58,14 +58,12 @@ def _plans(licensing: Licensing) -> APIRouter:
     @router.get("", response_model=list[Plan])
     async def list_plans(caller: AnyCaller, service: Runtime) -> list[dict[str, Any]]:
         """Every plan on offer, ordered by code (read-only: plans change through migrations)."""
-        async with global_transaction(service.pool) as connection:
-            return await licensing.list_plans(connection)
+        return await licensing.list_plans(service.pool)
 
     @router.get("/{plan_id}", response_model=Plan)
     async def get_plan(plan_id: UUID, caller: AnyCaller, service: Runtime) -> dict[str, Any]:
         """One plan."""
-        async with global_transaction(service.pool) as connection:
-            return await licensing.get_plan(connection, plan_id)
+        return await licensing.read_plan(service.pool, plan_id)
 
     return router
 
@@ -107,21 +105,17 @@ def _licenses(licensing: Licensing) -> APIRouter:
         license_status: LicenseStatus = None,
     ) -> dict[str, Any]:
         """The tenant's licenses, ordered by id."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            items = await licensing.list_licenses(tx, status=license_status, after=after, limit=limit)
-            counts = await licensing.assigned_counts(tx, [UUID(item["id"]) for item in items])
-        return {
-            "items": [{**item, "seats_assigned": counts[UUID(item["id"])]} for item in items],
-            "next_after": items[-1]["id"] if len(items) == limit else None,
-        }
+        items = await licensing.list_licenses(
+            service.pool, caller.tenant_id, status=license_status, after=after, limit=limit
+        )
+        return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
     @router.get("/{license_id}", response_model=License)
     async def get_license(
         license_id: UUID, caller: TenantCaller, service: Runtime, response: Response
     ) -> dict[str, Any]:
         """One license, with how many of its seats are assigned."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            return await respond(tx, response, await licensing.get_license(tx, license_id))
+        return with_etag(response, await licensing.read_license(service.pool, caller.tenant_id, license_id))
 
     @router.put("/{license_id}/seat-count", response_model=License)
     async def change_seat_count(
@@ -220,10 +214,9 @@ def _seats(licensing: Licensing) -> APIRouter:
         seat_status: SeatStatus = None,
     ) -> dict[str, Any]:
         """The license's seat assignments (held and released), ordered by id."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            items = await licensing.seats_of_license(
-                tx, license_id, status=seat_status, after=after, limit=limit
-            )
+        items = await licensing.seats_of_license(
+            service.pool, caller.tenant_id, license_id, status=seat_status, after=after, limit=limit
+        )
         return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
     @router.get("/{seat_id}", response_model=SeatAssignment)
@@ -231,8 +224,8 @@ def _seats(licensing: Licensing) -> APIRouter:
         license_id: UUID, seat_id: UUID, caller: TenantCaller, service: Runtime, response: Response
     ) -> dict[str, Any]:
         """One seat assignment of the license."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            return with_etag(response, await licensing.get_seat(tx, license_id, seat_id))
+        seat = await licensing.read_seat(service.pool, caller.tenant_id, license_id, seat_id)
+        return with_etag(response, seat)
 
     @router.delete("/{seat_id}", response_model=SeatAssignment)
     async def release_seat(
@@ -271,7 +264,6 @@ def _users(licensing: Licensing) -> APIRouter:
         user_id: UUID, caller: TenantCaller, service: Runtime, seat_status: SeatStatus = None
     ) -> list[dict[str, Any]]:
         """The seat assignments of a directory user of the tenant, oldest first."""
-        async with tenant_transaction(service.pool, caller.tenant_id) as tx:
-            return await licensing.seats_of_user(tx, user_id, status=seat_status)
+        return await licensing.seats_of_user(service.pool, caller.tenant_id, user_id, status=seat_status)
 
     return router

@@ -1,9 +1,10 @@
-"""Fixtures for load tests: test configs derived from the repository's, and the directory under real load.
+"""Fixtures for load tests: test configs derived from the repository's, and the platform under real load.
 
-``directory_target`` runs the real directory service (its own process, on a
+``platform_target`` runs the four real services (each its own process, on a
 copy of the installed platform) once per session; ``measured_load`` is one real
-locust run against it (a child process, real HTTP), judged by several tests
-against different budgets, so the suite pays for one load, not one per verdict.
+locust run of every scenario against them (a child process, real HTTP, real
+logins), judged by several tests against different budgets, so the suite pays
+for one load, not one per verdict.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from fitness.load.targets import LoadTarget, started_services
 from fitness.pytest_plugin import DatabaseFactory
 
 REPO = Path(__file__).resolve().parents[2]
-# Short, quick-thinking runs: every user deals its whole deck of tasks within the run.
+# Short, quick-thinking runs: two people per service, each dealing their whole deck of tasks
+# within the run. No warm-up, so that the first deck is measured from its first card (people
+# arriving, logins included: hence the loose factor).
 THINK_SCALE = "0.05"
-QUICK = LoadProfile(users=5, spawn_rate=5, warmup=2, duration=5, workers=0, budget_factor=20)
+QUICK = LoadProfile(users=8, spawn_rate=8, warmup=0, duration=10, workers=0, budget_factor=20)
 ConfigWriter = Callable[..., Config]
 
 
@@ -68,14 +71,26 @@ def quick_plan(config: Config) -> LoadPlan:
     return plan_load(config, "quick")
 
 
+def directory_budgets_only(data: dict[str, Any]) -> dict[str, Any]:
+    """The directory's budgets, every other service's removed (verdicts on figures given by hand)."""
+    for name, service in data["services"].items():
+        if name != "directory":
+            service.pop("budgets", None)
+    return directory_budgets(data)
+
+
+def all_budgets(config: Config) -> set[str]:
+    return {endpoint for service in config.services.values() for endpoint in service.budgets}
+
+
 @pytest.fixture(scope="session")
-def directory_target(
+def platform_target(
     fitgate_config: Config,
     fitgate_databases: DatabaseFactory,
     fitgate_installed_template: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LoadTarget]:
-    """The real directory service as its own process on a copy of the installed platform."""
+    """The four real services, each its own process, on a copy of the installed platform."""
     database = fitgate_databases.clone(fitgate_installed_template)
     logs = tmp_path_factory.mktemp("load-service-logs")
     with started_services(
@@ -85,12 +100,12 @@ def directory_target(
 
 
 @pytest.fixture(scope="session")
-def measured_load(directory_target: LoadTarget, tmp_path_factory: pytest.TempPathFactory) -> Measurement:
-    """One real short load against the directory (locust in its child process)."""
+def measured_load(platform_target: LoadTarget, tmp_path_factory: pytest.TempPathFactory) -> Measurement:
+    """One real short load of every scenario against the platform (locust in its child process)."""
     config = load_config(_session_config(tmp_path_factory))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LOADTESTS_THINK_SCALE", THINK_SCALE)
-        return run_locust(config, quick_plan(config), directory_target)
+        return run_locust(config, quick_plan(config), platform_target)
 
 
 def _session_config(tmp_path_factory: pytest.TempPathFactory) -> Path:

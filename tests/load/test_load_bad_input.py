@@ -54,6 +54,11 @@ def closed_port() -> int:
             ["--host", "http://a.example", "--host", "http://b.example"],
             "--host http://b.example: every service already has a host",
         ),
+        (
+            ["--guard", "--host", "http://a.example"],
+            "--guard: fitgate guards only the services it starts; for deployed ones, run them with "
+            "FITGATE_GUARD=1 and FITGATE_GUARD_LOG=PATH",
+        ),
     ],
 )
 def test_bad_arguments(
@@ -82,9 +87,10 @@ def test_an_unreachable_host_is_a_run_that_cannot_be_made(
     config = write_config()
     port = closed_port()
     output = tmp_path / "out"
-    argv = ["--host", f"directory=http://127.0.0.1:{port}", "--duration", "1", "--output", str(output)]
+    argv = ["--host", f"http://127.0.0.1:{port}", "--duration", "1", "--output", str(output)]
     line = error_line(*run_cli(capsys, "load", "--config", str(config.path), *argv))
-    assert f"load generator: directory at http://127.0.0.1:{port}: no answer (Connection refused)" in line
+    # The first service checked (its user class comes first by name) is named.
+    assert f"load generator: auth at http://127.0.0.1:{port}: no answer (Connection refused)" in line
     assert not output.exists()
 
 

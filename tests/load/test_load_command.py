@@ -1,7 +1,7 @@
 """``fitgate load`` and ``fitgate check --only latency-budgets`` end to end, as a user runs them.
 
 Each run starts a real embedded PostgreSQL, installs the platform, starts the
-directory as its own process and runs locust in a child process; afterwards
+four services as their own processes and runs locust in a child process; afterwards
 nothing may be left: no process carrying the run's marker, no server folder.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.load.conftest import REPO, THINK_SCALE, ConfigWriter
+from tests.load.conftest import REPO, THINK_SCALE, ConfigWriter, all_budgets
 
 MARKER = "FITGATE_LOAD_TEST_RUN"
 
@@ -94,6 +94,8 @@ def test_load_runs_judges_and_writes_every_report(
         str(config.path),
         "--profile",
         "quick",
+        "--warmup",
+        "3",
         "--output",
         str(output),
         "--format",
@@ -129,15 +131,16 @@ def test_load_runs_judges_and_writes_every_report(
     assert json.loads((output / "latency-budgets.json").read_text()) == report
     measured = json.loads((output / "load-measurement.json").read_text())
     assert {line["verdict"] for line in measured["budgets"]} == {"ok"}
-    assert len(measured["budgets"]) == len(config.services["directory"].budgets)
+    assert len(measured["budgets"]) == len(all_budgets(config)) == 60
     assert all(line["margins"]["p95"] > 0 for line in measured["budgets"])
     text = (output / "latency-budgets.txt").read_text()
-    assert "GET /v1/users/{user_id}" in text and "latency-budgets: pass (14 of 14 budgets held)" in text
+    assert "GET /v1/users/{user_id}" in text and "latency-budgets: pass (60 of 60 budgets held)" in text
     suite = ET.parse(output / "latency-budgets.junit.xml").getroot().find("testsuite")
     assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("1", "0")
     assert "GET /v1/users/{user_id}" in (output / "locust_stats.csv").read_text()
     assert "<html" in (output / "locust-report.html").read_text()[:500].lower()
-    assert (output / "services" / "directory.log").stat().st_size > 0
+    for service in ("auth", "directory", "license", "device"):
+        assert (output / "services" / f"{service}.log").stat().st_size > 0
     assert_nothing_left(env)
 
 

@@ -18,7 +18,7 @@ from fitness.load.budgets import Verdict, judge
 from fitness.load.measurement import EndpointMeasurement, Measurement, endpoint_key
 from fitness.load.plan import LOAD_DEFAULTS, check_plan, plan_load
 from fitness.load.targets import LoadTarget
-from tests.load.conftest import REPO, ConfigWriter, directory_budgets
+from tests.load.conftest import REPO, ConfigWriter, directory_budgets, directory_budgets_only
 
 TARGET = LoadTarget(urls={"directory": "http://127.0.0.1:1"}, label="by hand")
 
@@ -29,7 +29,7 @@ def test_the_repository_declares_a_ci_profile_and_the_default_locustfile() -> No
     config = load_config(REPO / "quality-attributes.yaml")
     assert config.load.locustfile == REPO / "loadtests" / "locustfile.py"
     assert config.load.profiles["ci"] == LoadProfile(
-        users=20, spawn_rate=10, duration=30, warmup=5, workers=None, budget_factor=4
+        users=40, spawn_rate=20, duration=30, warmup=10, workers=None, budget_factor=4
     )
     assert config.settings_for("latency-budgets").adr == "ADR-0005"
     assert config.settings_for("latency-budgets").attribute == "performance"
@@ -109,7 +109,9 @@ def measurement(*endpoints: EndpointMeasurement) -> Measurement:
 
 def test_the_factor_never_loosens_the_error_rate(write_config: ConfigWriter) -> None:
     def one_budget(data: dict[str, Any]) -> None:
-        data["services"]["directory"]["budgets"] = {"GET /v1/users": {"p95_ms": 5, "error_rate": 0.01}}
+        budgets = directory_budgets_only(data)
+        budgets.clear()
+        budgets["GET /v1/users"] = {"p95_ms": 5, "error_rate": 0.01}
 
     config = write_config(one_budget)
     slow_and_failing = measurement(endpoint("GET /v1/users", requests=200, failures=3, p95=12))
@@ -137,7 +139,7 @@ def test_a_service_without_a_user_class_leaves_its_budgets_unexercised(write_con
 
 def test_margins_are_headroom_under_the_limit(write_config: ConfigWriter) -> None:
     def budgets(data: dict[str, Any]) -> None:
-        directory_budgets(data).clear()
+        directory_budgets_only(data).clear()
         directory_budgets(data)["GET /v1/users"] = {"p95_ms": 20, "p99_ms": 10}
 
     judgement = judge(

@@ -12,7 +12,7 @@ import pytest
 
 from fitness.load.plan import LoadPlan
 from fitness.load.running import run_locust
-from fitness.load.scenario_environment import ADMIN_TOKEN_VARIABLE, LOAD_DATABASE_VARIABLE
+from fitness.load.scenario_environment import ADMIN_TOKEN_VARIABLE, service_url_variable
 from fitness.load.targets import LoadTarget
 from tests.load.conftest import REPO, THINK_SCALE, ConfigWriter
 
@@ -20,13 +20,14 @@ LOCUST = Path(sys.executable).with_name("locust")
 
 
 def test_plain_locust_runs_the_locustfile_against_a_host(
-    directory_target: LoadTarget, tmp_path: Path
+    platform_target: LoadTarget, tmp_path: Path
 ) -> None:
-    assert directory_target.admin_token is not None and directory_target.database_url is not None
+    assert platform_target.admin_token is not None
     environment = {
         **os.environ,
-        ADMIN_TOKEN_VARIABLE: directory_target.admin_token,
-        LOAD_DATABASE_VARIABLE: directory_target.database_url,
+        ADMIN_TOKEN_VARIABLE: platform_target.admin_token,
+        # People sign in at auth, and the directory's scenario loads the host given.
+        service_url_variable("auth"): platform_target.urls["auth"],
         "LOADTESTS_THINK_SCALE": THINK_SCALE,
     }
     command = [
@@ -41,7 +42,7 @@ def test_plain_locust_runs_the_locustfile_against_a_host(
         "--run-time",
         "4s",
         "--host",
-        directory_target.urls["directory"],
+        platform_target.urls["directory"],
         "--csv",
         str(tmp_path / "plain"),
         "--only-summary",
@@ -67,17 +68,24 @@ def test_the_locustfile_lists_one_user_class_per_service() -> None:
         cwd=REPO,
     )
     assert finished.returncode == 0, finished.stderr
-    assert finished.stdout.split() == ["Available", "Users:", "DirectoryUser"]
+    assert finished.stdout.split() == [
+        "Available",
+        "Users:",
+        "AuthUser",
+        "DeviceUser",
+        "DirectoryUser",
+        "LicenseUser",
+    ]
 
 
 @pytest.mark.slow
 def test_worker_processes_share_the_load(
-    write_config: ConfigWriter, directory_target: LoadTarget, monkeypatch: pytest.MonkeyPatch
+    write_config: ConfigWriter, platform_target: LoadTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LOADTESTS_THINK_SCALE", THINK_SCALE)
     config = write_config()
     plan = LoadPlan(users=4, spawn_rate=4, duration_s=4, warmup_s=0, workers=2, budget_factor=1)
-    measurement = run_locust(config, plan, directory_target)
+    measurement = run_locust(config, plan, platform_target)
     assert measurement.workers == 2
     assert measurement.requests > 0 and measurement.failures == 0
     assert measurement.endpoint("POST /v1/users") is not None

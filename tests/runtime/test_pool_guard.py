@@ -73,3 +73,21 @@ def test_the_async_pool_is_guarded_too(leaks: list[str], fitgate_empty_database:
 
     asyncio.run(scenario())
     assert leaks == ["async-leak"]
+
+
+def test_a_leak_is_reported_where_it_happened_not_at_every_return(
+    leaks: list[str], fitgate_empty_database: str
+) -> None:
+    with ConnectionPool(fitgate_empty_database, min_size=1, max_size=1) as pool:
+        with pool.connection() as conn:
+            conn.execute("SELECT set_config('app.tenant_id', 'tenant-a', false)")
+        with pool.connection() as conn:  # innocent code, on the leaking connection
+            conn.execute("SELECT 1")
+        assert leaks == ["tenant-a"]
+        with pool.connection() as conn:  # another tenant left behind: a new leak
+            conn.execute("SELECT set_config('app.tenant_id', 'tenant-b', false)")
+        with pool.connection() as conn:  # cleared: clean again
+            conn.execute("SELECT set_config('app.tenant_id', '', false)")
+        with pool.connection() as conn:  # and leaking again: reported again
+            conn.execute("SELECT set_config('app.tenant_id', 'tenant-a', false)")
+    assert leaks == ["tenant-a", "tenant-b", "tenant-a"]
