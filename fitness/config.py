@@ -81,8 +81,8 @@ class Tenancy:
 class StateMapping:
     """How an aggregate row becomes its event state when the two differ.
 
-    By default the state is ``to_jsonb(row)`` without the ``version`` column;
-    ``exclude`` leaves further columns out, ``rename`` stores a column under
+    By default the state is the whole row, ``to_jsonb(row)``, ``version``
+    included; ``exclude`` leaves columns out, ``rename`` stores a column under
     another key.
     """
 

@@ -77,6 +77,10 @@ class AggregateTable:
     unique_fields: Mapping[str, str] = field(default_factory=dict)
     references: Mapping[str, str] = field(default_factory=dict)
     touch_column: str | None = "updated_at"
+    # Composed statements by the columns a write sets: composing costs more than the checks of a write.
+    _statements: dict[tuple[object, ...], sql.Composed] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def identifier(self) -> sql.Identifier:
@@ -111,12 +115,7 @@ class AggregateTable:
         """Insert version 1 of a new aggregate (``values`` without tenant_id, id, version) and its event."""
         new_id = aggregate_id or uuid4()
         columns = {"tenant_id": transaction.tenant_id, "id": new_id, **values, "version": 1}
-        statement = sql.SQL(CREATE).format(
-            table=self.identifier,
-            columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-            values=sql.SQL(", ").join(sql.Placeholder(f"v_{c}") for c in columns),
-            events=self.store.events,
-        )
+        statement = self._create_statement(tuple(columns))
         parameters = {f"v_{c}": _adapt(v) for c, v in columns.items()}
         return await self._write(
             transaction, statement, parameters, event_name, event_version, actor, details
@@ -143,20 +142,7 @@ class AggregateTable:
         """
         if expected_version is None:
             expected_version = await self._current_version(transaction, aggregate_id)
-        assignments: list[sql.Composable] = [
-            sql.SQL("{} = {}").format(
-                sql.Identifier(c), v if isinstance(v, sql.Composable) else sql.Placeholder(f"v_{c}")
-            )
-            for c, v in changes.items()
-        ]
-        assignments.append(sql.SQL("version = version + 1"))
-        if self.touch_column is not None:
-            assignments.append(sql.SQL("{} = now()").format(sql.Identifier(self.touch_column)))
-        statement = sql.SQL(UPDATE).format(
-            table=self.identifier,
-            assignments=sql.SQL(", ").join(assignments),
-            events=self.store.events,
-        )
+        statement = self._update_statement(changes)
         parameters: dict[str, Any] = {
             f"v_{c}": _adapt(v) for c, v in changes.items() if not isinstance(v, sql.Composable)
         }
@@ -174,6 +160,40 @@ class AggregateTable:
                 "it was changed meanwhile; read it again and retry",
                 current_version=current,
             ) from None
+
+    def _create_statement(self, columns: tuple[str, ...]) -> sql.Composed:
+        key = ("create", *columns)
+        if key not in self._statements:
+            self._statements[key] = sql.SQL(CREATE).format(
+                table=self.identifier,
+                columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                values=sql.SQL(", ").join(sql.Placeholder(f"v_{c}") for c in columns),
+                events=self.store.events,
+            )
+        return self._statements[key]
+
+    def _update_statement(self, changes: Mapping[str, Any]) -> sql.Composed:
+        # A column set to a Composable (DATABASE_NOW) is part of the statement, so part of the key.
+        key = (
+            "update",
+            *((c, repr(v) if isinstance(v, sql.Composable) else None) for c, v in changes.items()),
+        )
+        if key not in self._statements:
+            assignments: list[sql.Composable] = [
+                sql.SQL("{} = {}").format(
+                    sql.Identifier(c), v if isinstance(v, sql.Composable) else sql.Placeholder(f"v_{c}")
+                )
+                for c, v in changes.items()
+            ]
+            assignments.append(sql.SQL("version = version + 1"))
+            if self.touch_column is not None:
+                assignments.append(sql.SQL("{} = now()").format(sql.Identifier(self.touch_column)))
+            self._statements[key] = sql.SQL(UPDATE).format(
+                table=self.identifier,
+                assignments=sql.SQL(", ").join(assignments),
+                events=self.store.events,
+            )
+        return self._statements[key]
 
     async def _write(
         self,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
 
@@ -36,20 +37,20 @@ class EventType:
     payload_schema: Mapping[str, Any]
     state_schema: Mapping[str, Any]
     upcaster: str | None = None
-    _payload: jsonschema.protocols.Validator = field(init=False, repr=False, compare=False)
-    _state: jsonschema.protocols.Validator = field(init=False, repr=False, compare=False)
+    _payload: _RegisteredSchema = field(init=False, repr=False, compare=False)
+    _state: _RegisteredSchema = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_payload", _validator(self.payload_schema))
-        object.__setattr__(self, "_state", _validator(self.state_schema))
+        object.__setattr__(self, "_payload", _RegisteredSchema(self.payload_schema))
+        object.__setattr__(self, "_state", _RegisteredSchema(self.state_schema))
 
     def check_payload(self, payload: Mapping[str, Any]) -> None:
         """Raise :class:`EventSchemaViolation` if ``payload`` breaks the registered schema."""
-        _check(self._payload, payload, f"{self.name} v{self.version} payload")
+        self._payload.check(payload, f"{self.name} v{self.version} payload")
 
     def check_state(self, state: Mapping[str, Any]) -> None:
         """Raise :class:`EventSchemaViolation` if ``state`` breaks the registered schema."""
-        _check(self._state, state, f"{self.name} v{self.version} state")
+        self._state.check(state, f"{self.name} v{self.version} state")
 
 
 class EventCatalogue:
@@ -96,15 +97,29 @@ class EventCatalogue:
         return iter(self._types.values())
 
 
-def _validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    cls.check_schema(dict(schema))
-    validator: jsonschema.protocols.Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
-    return validator
+class _RegisteredSchema:
+    """A registered JSON Schema, checked in every write before COMMIT.
 
+    jsonschema-rs decides (about a microsecond a document; pure-Python jsonschema
+    takes 0.1 to 0.2 ms, a third of a state change's cost); a refusal is explained
+    with jsonschema's best match, whose messages name the rule that failed.
+    """
 
-def _check(validator: jsonschema.protocols.Validator, document: Mapping[str, Any], what: str) -> None:
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        raise EventSchemaViolation(f"{what} does not match its registered schema at {where}: {error.message}")
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        cls.check_schema(dict(schema))
+        self._explaining: jsonschema.protocols.Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+        self._deciding = jsonschema_rs.validator_for(dict(schema), validate_formats=True)
+
+    def check(self, document: Mapping[str, Any], what: str) -> None:
+        if self._deciding.is_valid(document):
+            return
+        error = jsonschema.exceptions.best_match(self._explaining.iter_errors(document))
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            message = error.message
+        else:  # a format jsonschema does not check (date-time without its optional package)
+            found = next(iter(self._deciding.iter_errors(document)))
+            where = "/".join(str(p) for p in found.instance_path) or "(root)"
+            message = found.message
+        raise EventSchemaViolation(f"{what} does not match its registered schema at {where}: {message}")

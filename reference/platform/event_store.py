@@ -8,20 +8,24 @@ tense), ``event_version``, ``state`` (the whole aggregate after the change),
 (``pg_current_xact_id()`` of the writing transaction).
 
 Most writes go through :class:`~reference.platform.aggregates.AggregateTable`,
-which changes the row and records its event in one statement. Reads upcast old
-event versions to the current one with the catalogue's SQL upcasters.
+which changes the row and records its event in one statement. Reads go through
+the schema's SQL functions ``aggregate_history`` and ``aggregate_state_at``
+(each service's ``NNNN_point_in_time.sql`` migration, from fitgate's template),
+which upcast old event versions to the current one inside SQL: the service, an
+auditor's SQL session and ``fitgate events`` read one implementation.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection, sql
+from psycopg.errors import RaiseException
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
@@ -40,16 +44,12 @@ INSERT_EVENT = (
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), pg_current_xact_id()) "
     "RETURNING " + RETURNED_COLUMNS
 )
-HISTORY = (
-    "SELECT " + RETURNED_COLUMNS + " FROM {events} "
-    "WHERE tenant_id = %s AND kind = %s AND aggregate_id = %s ORDER BY version"
-)
-STATE_AT = (
-    "SELECT " + RETURNED_COLUMNS + " FROM {events} "
-    "WHERE tenant_id = %s AND kind = %s AND aggregate_id = %s AND event_at <= %s "
-    "ORDER BY version DESC LIMIT 1"
-)
-UPCAST = "SELECT payload, state FROM {function}(%s::jsonb, %s::jsonb)"
+# Through the schema's point-in-time functions, which upcast in SQL and run with the caller's
+# rights: row-level security keeps them to the transaction's tenant. They return the event
+# without its tenant, kind and aggregate id, which the caller already knows.
+READ_COLUMNS = "id, version, event_name, event_version, state, payload, event_at, tx_id::text"
+HISTORY = "SELECT " + READ_COLUMNS + " FROM {function}(%s, %s)"
+STATE_AT = "SELECT " + READ_COLUMNS + " FROM {function}(%s, %s, %s)"
 
 
 @dataclass(frozen=True)
@@ -191,39 +191,40 @@ class EventStore:
         self, transaction: TenantTransaction, kind: str, aggregate_id: UUID
     ) -> list[RecordedEvent]:
         """Every event of one aggregate, oldest first, upcast to current event versions."""
-        cursor = await transaction.connection.execute(
-            sql.SQL(HISTORY).format(events=self.events), (transaction.tenant_id, kind, aggregate_id)
-        )
-        return [await self.upcast(transaction, RecordedEvent.from_row(r)) for r in await cursor.fetchall()]
+        rows = await self._read(transaction, HISTORY, "aggregate_history", (kind, aggregate_id))
+        return [self._event(transaction, kind, aggregate_id, row) for row in rows]
 
     async def state_at(
         self, transaction: TenantTransaction, kind: str, aggregate_id: UUID, at: datetime
     ) -> RecordedEvent | None:
         """The aggregate's latest event at time ``at`` (its ``state`` is the state then), or None."""
-        cursor = await transaction.connection.execute(
-            sql.SQL(STATE_AT).format(events=self.events),
-            (transaction.tenant_id, kind, aggregate_id, at),
-        )
-        row = await cursor.fetchone()
-        return None if row is None else await self.upcast(transaction, RecordedEvent.from_row(row))
+        rows = await self._read(transaction, STATE_AT, "aggregate_state_at", (kind, aggregate_id, at))
+        return self._event(transaction, kind, aggregate_id, rows[0]) if rows else None
 
-    async def upcast(self, transaction: TenantTransaction, event: RecordedEvent) -> RecordedEvent:
-        """``event`` lifted version by version to the newest registered version of its name."""
-        connection = transaction.connection
-        catalogue = await self.catalogue(connection)
-        target = catalogue.current_version(event.event_name)
-        while event.event_version < target:
-            step = catalogue.get(event.event_name, event.event_version)
-            if step.upcaster is None:
-                raise UnregisteredEvent(
-                    f"{self.schema}.event_types: {event.event_name} v{event.event_version} "
-                    f"has no upcaster to v{event.event_version + 1}"
-                )
-            cursor = await connection.execute(
-                sql.SQL(UPCAST).format(function=sql.Identifier(self.schema, step.upcaster)),
-                (Jsonb(event.payload), Jsonb(event.state)),
-            )
-            row = await cursor.fetchone()
-            assert row is not None  # a function call returns one row
-            event = replace(event, payload=row[0], state=row[1], event_version=event.event_version + 1)
-        return event
+    async def _read(
+        self, transaction: TenantTransaction, query: str, function: str, parameters: tuple[Any, ...]
+    ) -> list[TupleRow]:
+        statement = sql.SQL(query).format(function=sql.Identifier(self.schema, function))
+        try:
+            cursor = await transaction.connection.execute(statement, parameters)
+        except RaiseException as exc:  # upcast_event: an old version without its way up
+            raise UnregisteredEvent(f"{self.schema}.event_types: {exc.diag.message_primary}") from None
+        return await cursor.fetchall()
+
+    @staticmethod
+    def _event(
+        transaction: TenantTransaction, kind: str, aggregate_id: UUID, row: TupleRow
+    ) -> RecordedEvent:
+        return RecordedEvent(
+            id=row[0],
+            tenant_id=transaction.tenant_id,
+            kind=kind,
+            aggregate_id=aggregate_id,
+            version=int(row[1]),
+            event_name=row[2],
+            event_version=int(row[3]),
+            state=row[4],
+            payload=row[5],
+            event_at=row[6],
+            tx_id=int(row[7]),
+        )

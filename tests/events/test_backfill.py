@@ -77,7 +77,15 @@ def test_the_migrated_state_is_the_mapped_row(legacy_database: str, pki_config: 
         "serial_number": "1002",
         "device_id": str(pki.DEVICE_4),
         "status": "revoked",
+        "version": 1,
     }
+    # A legacy version column (the devices' 5) restarts at 1 with the stream, state and row alike.
+    devices = fetch(
+        legacy_database,
+        "SELECT (e.state ->> 'version')::int, e.version, d.version FROM pki.domain_event AS e"
+        " JOIN pki.devices AS d ON d.id = e.aggregate_id",
+    )
+    assert set(devices) == {(1, 1, 1)}
 
 
 def test_a_second_run_adds_nothing(legacy_database: str, pki_config: Config) -> None:
@@ -146,13 +154,16 @@ def test_diff_records_what_legacy_writers_did_since_the_last_snapshot(
     assert result.status is Status.PASS, result.violations
     rows = fetch(
         legacy_database,
-        "SELECT aggregate_id, version, event_name, state ->> 'name', payload ->> 'previous_snapshot'"
+        "SELECT aggregate_id, version, event_name, state ->> 'name', (state ->> 'version')::int,"
+        " payload ->> 'previous_snapshot'"
         " FROM pki.domain_event WHERE version = 2 ORDER BY event_name, aggregate_id",
     )
+    # A change's state is the row now, its new version included; a removal keeps the last
+    # state recorded (the row as it was last seen, at version 1).
     assert rows == [
-        (pki.DEVICE_1, 2, "DeviceChanged", "renamed by legacy code", first.snapshot),
-        (pki.DEVICE_2, 2, "DeviceChanged", "till", first.snapshot),
-        (pki.DEVICE_4, 2, "DeviceRemoved", "kiosk", first.snapshot),
+        (pki.DEVICE_1, 2, "DeviceChanged", "renamed by legacy code", 2, first.snapshot),
+        (pki.DEVICE_2, 2, "DeviceChanged", "till", 2, first.snapshot),
+        (pki.DEVICE_4, 2, "DeviceRemoved", "kiosk", 1, first.snapshot),
     ]
     assert backfill(legacy_database, config, "pki", diff=True).events == 0
 

@@ -114,6 +114,7 @@ def test_state_at_as_a_table(
         "serial_number",
         "status",
         "tenant_id",
+        "version",
     ]
     assert lines[1].split()[1] == f'"{pki.DEVICE_4}"'
 

@@ -125,22 +125,26 @@ def test_the_platform_packages_are_numbered_correctly() -> None:
         "roles",
         "tenants_read_by_device",
         "tenants_read_by_license",
+        "point_in_time",
     ]
     assert [m.name for m in discover_migrations("reference.auth")] == [
         "signing_keys",
         "event_store",
         "credentials",
         "sessions",
+        "point_in_time",
     ]
     assert [m.name for m in discover_migrations("reference.device")] == [
         "event_store",
         "devices",
         "certificate_authorities",
         "certificates",
+        "point_in_time",
     ]
     assert [m.name for m in discover_migrations("reference.license")] == [
         "event_store",
         "plans",
         "licenses",
         "seat_assignments",
+        "point_in_time",
     ]
