@@ -81,7 +81,8 @@ def judge(config: Config, measurement: Measurement, target: LoadTarget, factor: 
                 f"{_why_no_traffic(config, measurement, target, service)}",
                 location=location,
                 hint=f"add a task calling {endpoint} to the {service} user class in "
-                f"{config.load.locustfile.name}, or remove the budget if the endpoint is gone",
+                f"{config.load.locustfile.name} (or run longer if one does), "
+                "or remove the budget if the endpoint is gone",
             )
             continue
         breaches = tuple(_breaches(budget, measured, factor))
@@ -154,7 +155,10 @@ def _why_no_traffic(config: Config, measurement: Measurement, target: LoadTarget
     classes = measurement.user_classes.get(service)
     if not classes:
         return f"the locustfile has no user class for {service}"
-    return f"no task of {', '.join(classes)} calls it"
+    return (
+        f"no task of {', '.join(classes)} called it in the {measurement.seconds:.0f} s measured "
+        "(none calls it, or a rare task did not come up in so short a run)"
+    )
 
 
 def _figures(measured: EndpointMeasurement) -> str:

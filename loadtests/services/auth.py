@@ -62,7 +62,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 CREDENTIAL_LOCKED = "credential_locked"
 # More wrong passwords than any sensible lockout threshold (the default is 5).
 MOST_TYPOS = 12
-MOST_COLLEAGUES = 6
+MOST_COLLEAGUES = 10
 SESSIONS_KEPT = 3  # per colleague: older ones are left to expire
 
 

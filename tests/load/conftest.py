@@ -25,11 +25,11 @@ from fitness.load.targets import LoadTarget, started_services
 from fitness.pytest_plugin import DatabaseFactory
 
 REPO = Path(__file__).resolve().parents[2]
-# Short, quick-thinking runs: two people per service, each dealing their whole deck of tasks
+# Short, quick-thinking runs: three people per service, each dealing their whole deck of tasks
 # within the run. No warm-up, so that the first deck is measured from its first card (people
 # arriving, logins included: hence the loose factor).
 THINK_SCALE = "0.05"
-QUICK = LoadProfile(users=8, spawn_rate=8, warmup=0, duration=10, workers=0, budget_factor=20)
+QUICK = LoadProfile(users=12, spawn_rate=12, warmup=0, duration=10, workers=0, budget_factor=20)
 ConfigWriter = Callable[..., Config]
 
 

@@ -81,10 +81,13 @@ def test_a_budget_that_received_no_requests_fails(
     config = write_config(unexercised)
     found = violations(config, measured_load, platform_target)
     assert sorted(found) == ["GET /v1/users/{user_id}/groups", "POST /v1/seats"]
-    assert found["GET /v1/users/{user_id}/groups"].message == (
-        "received no requests under load, so its budget checked nothing: no task of DirectoryUser calls it"
+    assert found["GET /v1/users/{user_id}/groups"].message.startswith(
+        "received no requests under load, so its budget checked nothing: no task of DirectoryUser called it"
     )
-    assert found["POST /v1/seats"].message.endswith("no task of LicenseUser calls it")
+    assert found["POST /v1/seats"].message.endswith(
+        "no task of LicenseUser called it in the 10 s measured "
+        "(none calls it, or a rare task did not come up in so short a run)"
+    )
     # A service fitgate could not start is named, with the reason.
     without_license = replace(platform_target, left_out={"license": "module reference.license.app is gone"})
     found = violations(config, measured_load, without_license)
