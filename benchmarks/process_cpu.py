@@ -38,8 +38,9 @@ def postmaster_of(database_url: str) -> int:
     """The pid of the local PostgreSQL server behind ``database_url`` (its backend's parent)."""
     with psycopg.connect(database_url) as connection:
         row = connection.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    return int(Path(f"/proc/{row[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert row is not None
+        # Read while connected: the backend process ends with its connection.
+        return int(Path(f"/proc/{row[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def cpu_snapshot(services: Mapping[str, int], postmaster: int) -> dict[str, float]:
