@@ -14,10 +14,10 @@ from fitness.database import with_user
 from reference.platform.aggregates import AggregateTable
 from reference.platform.errors import EventSchemaViolation, UnregisteredEvent, VersionConflict
 from reference.platform.event_store import Actor, EventStore
-from reference.platform.pool import Pool, create_pool
+from reference.platform.pool import Pool
 from reference.platform.seeding import TENANT_A, TENANT_B
-from reference.platform.settings import Settings
 from reference.platform.tenancy import global_transaction, tenant_scope, tenant_transaction
+from tests.reference.service_pool import run_with_pool
 
 ACTOR = Actor("kernel-test", "req-1")
 COUNT_USERS = "SELECT count(*) FROM directory.users"
@@ -26,23 +26,7 @@ CURRENT_TENANT = "SELECT current_setting('app.tenant_id', true)"
 
 def run(test: Callable[[Pool], Awaitable[None]], database_url: str, pool_size: int = 1) -> None:
     """Run ``test`` with a pool of directory_service connections to ``database_url``."""
-
-    async def main() -> None:
-        settings = Settings(
-            service="directory",
-            role="directory_service",
-            database_url=with_user(database_url, "directory_service"),
-            pool_min_size=1,
-            pool_max_size=pool_size,
-        )
-        pool = create_pool(settings)
-        await pool.open(wait=True)
-        try:
-            await test(pool)
-        finally:
-            await pool.close()
-
-    asyncio.run(main())
+    run_with_pool(test, database_url, "directory", pool_size)
 
 
 def users_table() -> AggregateTable:

@@ -4,18 +4,16 @@ Each hot read (``read_*``, and the lists that moved to ``tenant_read``) is one
 query in a one-message transaction; where a list must tell "nothing" from "no
 such parent", the query starts from the parent row. Checked on the installed
 platform, as each service's own role, against the transaction path the writes
-still use: the same rows, the same 404s, another tenant's rows never seen.
+still use: the same rows, the same 404s, another tenant's rows never seen. Each test
+holds a transaction open while it reads, hence two connections.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from uuid import UUID, uuid4
 
 import pytest
 
-from fitness.database.addresses import with_user
 from reference.device.model import DeviceRegistry
 from reference.device.seed import seed_device_id
 from reference.directory.model import Directory
@@ -23,28 +21,10 @@ from reference.directory.seed import seed_user_id
 from reference.license.model import Licensing
 from reference.license.seed import seed_license_id
 from reference.platform.errors import NotFound
-from reference.platform.pool import Pool, create_pool
+from reference.platform.pool import Pool
 from reference.platform.seeding import TENANT_A, TENANT_B
-from reference.platform.settings import Settings
 from reference.platform.tenancy import tenant_transaction
-
-
-def run_as(service: str, database_url: str, test: Callable[[Pool], Awaitable[None]]) -> None:
-    """Run ``test`` with a pool of ``<service>_service`` connections."""
-
-    async def main() -> None:
-        role = f"{service}_service"
-        settings = Settings(
-            service=service, role=role, database_url=with_user(database_url, role), pool_min_size=1
-        )
-        pool = create_pool(settings)
-        await pool.open(wait=True)
-        try:
-            await test(pool)
-        finally:
-            await pool.close()
-
-    asyncio.run(main())
+from tests.reference.service_pool import run_with_pool
 
 
 def test_directory_reads(fitgate_installed_database: str) -> None:
@@ -88,7 +68,7 @@ def test_directory_reads(fitgate_installed_database: str) -> None:
             "erin",
         ]
 
-    run_as("directory", fitgate_installed_database, check)
+    run_with_pool(check, fitgate_installed_database, "directory", pool_size=2)
 
 
 def test_license_reads(fitgate_installed_database: str) -> None:
@@ -140,7 +120,7 @@ def test_license_reads(fitgate_installed_database: str) -> None:
             with pytest.raises(NotFound):
                 await missing
 
-    run_as("license", fitgate_installed_database, check)
+    run_with_pool(check, fitgate_installed_database, "license", pool_size=2)
 
 
 def test_device_reads(fitgate_installed_database: str) -> None:
@@ -183,4 +163,4 @@ def test_device_reads(fitgate_installed_database: str) -> None:
             with pytest.raises(NotFound):
                 await missing
 
-    run_as("device", fitgate_installed_database, check)
+    run_with_pool(check, fitgate_installed_database, "device", pool_size=2)
