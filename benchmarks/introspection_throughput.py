@@ -32,11 +32,10 @@ from fitness.database.databases import create_database
 from fitness.database.embedded import embedded_server
 from fitness.installation import run_installer
 from fitness.serving import running_services
-from reference.platform import totp
-from reference.platform.seeding import TENANT_A, seed_credential
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import process_cpu
+from seed_login import log_in
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 LOCUSTFILE = REPOSITORY / "benchmarks" / "locustfiles" / "introspection.py"
@@ -57,20 +56,6 @@ class Measurement:
 def cpu_snapshot(auth_pid: int, postmaster: int) -> dict[str, float]:
     """CPU seconds so far of auth, the database and locust (this process's finished children)."""
     return process_cpu.cpu_snapshot({"auth": auth_pid}, postmaster)
-
-
-def log_in(base_url: str) -> str:
-    """An access token of the seed user alice, from a real password + TOTP login."""
-    alice = seed_credential(TENANT_A, "alice")
-    body = {
-        "tenant_id": str(TENANT_A.id),
-        "username": alice.username,
-        "password": alice.password,
-        "code": totp.code_at(alice.totp_secret),
-    }
-    response = httpx.post(f"{base_url}/v1/login", json=body, timeout=30)
-    response.raise_for_status()
-    return str(response.json()["access_token"])
 
 
 def assert_active(base_url: str, token: str, caller: str) -> None:

@@ -25,15 +25,11 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import httpx
-
 from fitness.config import DEFAULT_CONFIG, load_config
 from fitness.load.measurement import EndpointMeasurement
 from fitness.load.plan import LoadPlan
 from fitness.load.running import Progress, run_locust
 from fitness.load.targets import LoadTarget, fresh_installation, started_services
-from reference.platform import totp
-from reference.platform.seeding import TENANT_A, seed_credential
 
 LOCUSTFILE = Path(__file__).resolve().with_name("throughput_locustfile.py")
 BASELINE = "GET /healthz"
@@ -50,6 +46,7 @@ GOAL = 0.6
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from process_cpu import cpu_snapshot, per_request_us, postmaster_of  # noqa: E402
+from seed_login import log_in  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -98,20 +95,6 @@ def run_endpoint(
     if measured.failures:
         raise SystemExit(f"{service} {endpoint}: {measured.failures} failures ({', '.join(measured.errors)})")
     return Run(measured, cpu.per_request())
-
-
-def log_in(auth_url: str) -> str:
-    """An access token of the seed user alice, from a real password and TOTP login."""
-    alice = seed_credential(TENANT_A, "alice")
-    body = {
-        "tenant_id": str(TENANT_A.id),
-        "username": alice.username,
-        "password": alice.password,
-        "code": totp.code_at(alice.totp_secret),
-    }
-    answer = httpx.post(f"{auth_url}/v1/login", json=body, timeout=30)
-    answer.raise_for_status()
-    return str(answer.json()["access_token"])
 
 
 def main() -> None:
