@@ -42,7 +42,7 @@ INSERT INTO bench.domain_event
 SELECT gen_random_uuid(), g.tenant, 'Certificate', g.aggregate, g.v,
        CASE WHEN g.v = 1 THEN 'CertificateIssued' ELSE 'CertificateBound' END, 1,
        jsonb_build_object('id', g.aggregate, 'tenant_id', g.tenant, 'serial', 'S' || g.a,
-                          'device_id', g.device, 'status', 'active'),
+                          'device_id', g.device, 'status', 'active', 'version', g.v),
        CASE WHEN g.v = 1
             THEN jsonb_build_object('performed_by', 'bench', 'id', g.aggregate,
                                     'tenant_id', g.tenant, 'serial', 'S' || g.a,
@@ -61,7 +61,7 @@ FROM (
 """
 
 REPLAY = (
-    "SELECT payload FROM bench.domain_event"
+    "SELECT version, payload FROM bench.domain_event"
     " WHERE kind = %s AND aggregate_id = %s AND event_at <= %s ORDER BY version"
 )
 
@@ -89,10 +89,10 @@ def build(url: str, aggregates: int, versions: int) -> float:
 
 def replay(conn: psycopg.Connection[Any], aggregate: UUID, at: Any) -> dict[str, Any]:
     state: dict[str, Any] = {}
-    for (payload,) in conn.execute(REPLAY, ("Certificate", aggregate, at)).fetchall():
+    for version, payload in conn.execute(REPLAY, ("Certificate", aggregate, at)).fetchall():
         change = dict(payload)
         change.pop("performed_by", None)
-        state.update(change)
+        state.update(change, version=version)
     return state
 
 
