@@ -228,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tables", type=int, default=250, help="tenant tables per service")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
+    if args.services <= READERS_PER_SERVICE:
+        parser.error(
+            f"--services: at least {READERS_PER_SERVICE + 1} (each reads {READERS_PER_SERVICE} others)"
+        )
     ids = [i for i in CATALOG_FUNCTIONS if i in registry.FITNESS_IDS]
     prefix = f"bench_{uuid.uuid4().hex[:8]}"
     database = f"fitgate_bench_{uuid.uuid4().hex[:8]}"

@@ -95,11 +95,17 @@ def run_locust(
     ]  # fmt: skip
     assert_active(base_url, token, caller)
     before = cpu_snapshot(*pids)
-    subprocess.run(command, env=environment, check=False, capture_output=True, timeout=seconds + 60)
+    ran = subprocess.run(
+        command, env=environment, check=False, capture_output=True, text=True, timeout=seconds + 60
+    )
     after = cpu_snapshot(*pids)
     assert_active(base_url, token, caller)
     with open(f"{prefix}_stats.csv", newline="") as stats:
         row = next(r for r in csv.DictReader(stats) if r["Name"] == "Aggregated")
+    if int(row["Request Count"]) == 0:
+        raise SystemExit(
+            f"{target}: locust measured no requests (exit {ran.returncode}): {ran.stderr[-500:]}"
+        )
     requests = max(1, int(row["Request Count"]))
     return Measurement(
         requests=int(row["Request Count"]),
@@ -119,6 +125,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15, help="length of each measured run (default 15)")
     parser.add_argument("--rounds", type=int, default=3, help="runs per endpoint, alternating (default 3)")
     args = parser.parse_args()
+    if args.seconds < 3:  # shorter runs came back from locust with no requests counted
+        parser.error("--seconds: at least 3")
     config = load_config(REPOSITORY / "quality-attributes.yaml")
     admin_token = secrets.token_urlsafe(24)
     results: dict[str, list[Measurement]] = {target: [] for target in TARGETS}
