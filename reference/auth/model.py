@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
-from reference.platform.errors import Conflict, NotFound, VersionConflict
+from reference.platform.errors import Conflict, NotFound, require_version
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
 from reference.platform.json_rows import all_json
 from reference.platform.pool import Pool
@@ -276,7 +276,7 @@ class Auth:
     ) -> Change:
         """SecondFactorRemoved (e.g. a lost phone); the user enrols again at the next login."""
         credential = await self.get_credential(tx, user_id)
-        _check_version(CREDENTIAL, user_id, credential["version"], expected_version)
+        require_version(CREDENTIAL, user_id, credential["version"], expected_version)
         if credential["second_factor"] == "none":
             raise NotFound(f"user {user_id} has no second factor")
         change = await self.credentials.update(
@@ -311,7 +311,7 @@ class Auth:
         if row is None:
             raise NotFound(f"user {user_id} has no credential")
         credential = LockedCredential(dict(row[0]), row[1])
-        _check_version(CREDENTIAL, user_id, credential.version, expected_version)
+        require_version(CREDENTIAL, user_id, credential.version, expected_version)
         if not credential.is_locked():
             raise Conflict(f"the credential of user {user_id} is not locked")
         return await self.credentials.update(
@@ -473,7 +473,7 @@ class Auth:
     ) -> Change:
         """SessionRevoked; 409 if it is already revoked."""
         session = await self.sessions.get(tx, session_id)
-        _check_version(SESSION, session_id, session["version"], expected_version)
+        require_version(SESSION, session_id, session["version"], expected_version)
         if session["status"] == "revoked":
             raise Conflict(f"session {session_id} is already revoked")
         return await self.sessions.update(
@@ -529,13 +529,3 @@ class Auth:
         if row is None:
             return None
         return Standing(row[0], bool(row[2]), str(row[3])), str(row[1]), row[4], row[5]
-
-
-def _check_version(kind: str, aggregate_id: UUID, current: int, expected: int | None) -> None:
-    """An If-Match precondition comes first: a stale version is 409 whatever else is wrong."""
-    if expected is not None and expected != current:
-        raise VersionConflict(
-            f"{kind} {aggregate_id} is at version {current}, not {expected}: "
-            "it was changed meanwhile; read it again and retry",
-            current_version=current,
-        )

@@ -36,7 +36,13 @@ from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
 from reference.platform.aggregates import DATABASE_NOW, AggregateTable, Change
-from reference.platform.errors import Conflict, InvalidInput, NotFound, Unavailable, VersionConflict
+from reference.platform.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+    require_version,
+)
 from reference.platform.event_store import Actor, EventStore, RecordedEvent
 from reference.platform.json_rows import all_json, read_one_json
 from reference.platform.pool import Pool
@@ -343,7 +349,7 @@ class Licensing:
     ) -> Change | None:
         """LicenseSeatsChanged; None when the license already has ``seats`` seats (no event)."""
         license = await self._lock(tx, license_id)
-        _check_expected_version(license, expected_version)
+        require_version("License", license.id, license.version, expected_version)
         if license.state["status"] == "revoked":
             raise RevokedLicense(f"license {license_id} is revoked: its seats cannot change")
         _check_seats_allowed(await self.get_plan(tx.connection, UUID(license.state["plan_id"])), seats)
@@ -381,7 +387,7 @@ class Licensing:
         never shows a seat held on a revoked license.
         """
         license = await self._lock(tx, license_id)
-        _check_expected_version(license, expected_version)
+        require_version("License", license.id, license.version, expected_version)
         if license.state["status"] == "revoked":
             raise RevokedLicense(f"license {license_id} is already revoked")
         details: dict[str, Any] = {} if reason is None else {"reason": reason}
@@ -541,15 +547,6 @@ def _check_seats_allowed(plan: dict[str, Any], seats: int) -> None:
     maximum = plan["max_seats"]
     if maximum is not None and seats > maximum:
         raise InvalidInput("seats", f"plan {plan['code']} allows at most {maximum} seats per license")
-
-
-def _check_expected_version(license: LockedLicense, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != license.version:
-        raise VersionConflict(
-            f"License {license.id} is at version {license.version}, not {expected_version}: "
-            "it was changed meanwhile; read it again and retry",
-            current_version=license.version,
-        )
 
 
 async def _transaction_time(tx: TenantTransaction) -> datetime:

@@ -155,11 +155,7 @@ class AggregateTable:
             current = await self._find_version(transaction, aggregate_id)
             if current is None:
                 raise NotFound(f"{self.kind} {aggregate_id} not found") from None
-            raise VersionConflict(
-                f"{self.kind} {aggregate_id} is at version {current}, not {expected_version}: "
-                "it was changed meanwhile; read it again and retry",
-                current_version=current,
-            ) from None
+            raise VersionConflict.stale(self.kind, aggregate_id, current, expected_version) from None
 
     def _create_statement(self, columns: tuple[str, ...]) -> sql.Composed:
         key = ("create", *columns)

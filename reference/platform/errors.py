@@ -37,6 +37,20 @@ class VersionConflict(PlatformError):
         super().__init__(message)
         self.current_version = current_version
 
+    @classmethod
+    def stale(cls, kind: str, aggregate_id: object, current: int, expected: int) -> VersionConflict:
+        return cls(
+            f"{kind} {aggregate_id} is at version {current}, not {expected}: "
+            "it was changed meanwhile; read it again and retry",
+            current_version=current,
+        )
+
+
+def require_version(kind: str, aggregate_id: object, current: int, expected: int | None) -> None:
+    """An If-Match precondition, checked first: a stale version is 409 whatever else is wrong."""
+    if expected is not None and expected != current:
+        raise VersionConflict.stale(kind, aggregate_id, current, expected)
+
 
 class Conflict(PlatformError):
     """The change contradicts the current state (a taken name, an already revoked role)."""
