@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jwt
+from seed_login import login_body
 
 from fitness.config import DEFAULT_CONFIG, load_config
 from fitness.database.addresses import with_user
@@ -46,9 +47,8 @@ from reference.directory.model import Directory
 from reference.directory.seed import seed_user_id
 from reference.license.model import Licensing
 from reference.license.seed import seed_license_id
-from reference.platform import totp
 from reference.platform.pool import Pool
-from reference.platform.seeding import TENANT_A, seed_credential
+from reference.platform.seeding import TENANT_A
 from reference.platform.test_tokens import mint_test_access_token
 
 ADMIN_TOKEN = "request-cost-benchmark-admin-token"
@@ -161,14 +161,8 @@ def hottest(database_url: str, auth_token: str | None) -> dict[str, Callable[[],
 
 async def log_in(app: Any) -> str:
     """A real password and TOTP login of the seed user alice, in process."""
-    alice = seed_credential(TENANT_A, "alice")
-    body = {
-        "tenant_id": str(TENANT_A.id),
-        "username": alice.username,
-        "password": alice.password,
-        "code": totp.code_at(alice.totp_secret),
-    }
-    login = Endpoint("POST", "/v1/login", {"Content-Type": "application/json"}, json.dumps(body).encode())
+    body = json.dumps(login_body()).encode()
+    login = Endpoint("POST", "/v1/login", {"Content-Type": "application/json"}, body)
     status, answer = await call(app, login)
     if status != 200:
         raise SystemExit(f"auth POST /v1/login: answered {status}: {answer[:200]!r}")

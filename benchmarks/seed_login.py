@@ -8,15 +8,19 @@ from reference.platform import totp
 from reference.platform.seeding import TENANT_A, seed_credential
 
 
-def log_in(auth_url: str) -> str:
-    """An access token of the seed user alice, from a real password and TOTP login."""
+def login_body() -> dict[str, str]:
+    """The body of a login of the seed user alice: password and the current TOTP code."""
     alice = seed_credential(TENANT_A, "alice")
-    body = {
+    return {
         "tenant_id": str(TENANT_A.id),
         "username": alice.username,
         "password": alice.password,
         "code": totp.code_at(alice.totp_secret),
     }
-    answer = httpx.post(f"{auth_url}/v1/login", json=body, timeout=30)
+
+
+def log_in(auth_url: str) -> str:
+    """An access token of the seed user alice, from a real password and TOTP login."""
+    answer = httpx.post(f"{auth_url}/v1/login", json=login_body(), timeout=30)
     answer.raise_for_status()
     return str(answer.json()["access_token"])
