@@ -783,13 +783,8 @@ def _binding_for(bound: list[_Client], line: int) -> _Client:
 
 
 def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return ".".join([node.id, *reversed(parts)])
+    """``a.b.c`` as written (no alias resolved), or None if it is not a dotted name."""
+    return _qualified(node, {})
 
 
 def _opens_transaction(node: ast.expr) -> bool:
