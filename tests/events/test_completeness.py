@@ -120,18 +120,7 @@ def test_a_state_written_under_another_time_zone_is_the_same_state(
 
 
 def test_a_skipped_version_is_caught(pki_database: str, pki_config: Config, writer: pki.EventWriter) -> None:
-    with writer.conn.transaction():
-        writer.conn.execute(f"UPDATE pki.devices SET name = 'k', version = 3 WHERE id = '{pki.DEVICE_4}'")
-        writer._event(
-            "devices",
-            pki.TENANT_A,
-            pki.DEVICE_4,
-            3,
-            _row_state(writer, pki.DEVICE_4),
-            "DeviceRenamed",
-            {"performed_by": "alice", "name": "k"},
-            pki.at("2026-06-01"),
-        )
+    rename_device_4(writer, row_version=3, event_version=3)
     subject, message = only(check(pki_database, pki_config))
     assert subject == D4
     assert message == (
@@ -212,18 +201,7 @@ def test_a_row_version_ahead_of_its_latest_event_is_caught(
 ) -> None:
     # The state is taken from the row the writer changed (version 7 included), so the state
     # matches the row: only the event's own version column disagrees.
-    with writer.conn.transaction():
-        writer.conn.execute(f"UPDATE pki.devices SET name = 'k', version = 7 WHERE id = '{pki.DEVICE_4}'")
-        writer._event(
-            "devices",
-            pki.TENANT_A,
-            pki.DEVICE_4,
-            2,
-            _row_state(writer, pki.DEVICE_4),
-            "DeviceRenamed",
-            {"performed_by": "alice", "name": "k"},
-            pki.at("2026-06-01"),
-        )
+    rename_device_4(writer, row_version=7, event_version=2)
     subject, message = only(check(pki_database, pki_config))
     assert (subject, message) == (D4, "the row's version is 7 but its latest event's is 2.")
 
@@ -231,18 +209,7 @@ def test_a_row_version_ahead_of_its_latest_event_is_caught(
 def test_an_event_of_another_tenant_is_caught(
     pki_database: str, pki_config: Config, writer: pki.EventWriter
 ) -> None:
-    with writer.conn.transaction():
-        writer.conn.execute(f"UPDATE pki.devices SET name = 'k', version = 2 WHERE id = '{pki.DEVICE_4}'")
-        writer._event(
-            "devices",
-            pki.TENANT_B,
-            pki.DEVICE_4,
-            2,
-            _row_state(writer, pki.DEVICE_4),
-            "DeviceRenamed",
-            {"performed_by": "alice", "name": "k"},
-            pki.at("2026-06-01"),
-        )
+    rename_device_4(writer, row_version=2, event_version=2, tenant=pki.TENANT_B)
     subject, message = only(check(pki_database, pki_config))
     assert subject == D4
     assert message == f"its latest event belongs to tenant_id {pki.TENANT_B}, the row to {pki.TENANT_A}."
@@ -557,6 +524,27 @@ def test_nothing_declared_is_a_skip(pki_database: str, tmp_path: Path) -> None:
     result = check(pki_database, config_variant(tmp_path, text))
     assert result.status is Status.SKIP
     assert result.reason == "no aggregates are declared in events.aggregates: nothing to reconcile"
+
+
+def rename_device_4(
+    writer: pki.EventWriter, *, row_version: int, event_version: int, tenant: uuid.UUID = pki.TENANT_A
+) -> None:
+    """Rename device 4 to 'k' at ``row_version``, with a DeviceRenamed event at ``event_version``
+    for ``tenant`` carrying the renamed row's state, in one transaction."""
+    with writer.conn.transaction():
+        writer.conn.execute(
+            "UPDATE pki.devices SET name = 'k', version = %s WHERE id = %s", (row_version, pki.DEVICE_4)
+        )
+        writer._event(
+            "devices",
+            tenant,
+            pki.DEVICE_4,
+            event_version,
+            _row_state(writer, pki.DEVICE_4),
+            "DeviceRenamed",
+            {"performed_by": "alice", "name": "k"},
+            pki.at("2026-06-01"),
+        )
 
 
 def _row_state(writer: pki.EventWriter, device: uuid.UUID) -> Any:
